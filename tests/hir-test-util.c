@@ -1,0 +1,242 @@
+/* hir-test-util.c
+ *
+ * Copyright 2026 Hirondelle developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "hir-test-util.h"
+
+#include <glib/gstdio.h>
+
+#define ASYNC_TIMEOUT_MS 60000
+
+static GHashTable *server_settings;
+static GPtrArray *tmpdirs;
+
+static void
+load_server_settings (void)
+{
+  const char *path = g_getenv ("HIR_TEST_SERVERS_ENV");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (server_settings != NULL)
+    return;
+
+  if (path == NULL)
+    g_error ("HIR_TEST_SERVERS_ENV is not set: this test needs the real mail servers; "
+             "run the suite with build-aux/test");
+
+  if (!g_file_get_contents (path, &contents, NULL, &error))
+    g_error ("Cannot read the servers' settings %s: %s", path, error->message);
+
+  server_settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *eq = strchr (lines[i], '=');
+      g_autofree char *value = NULL;
+
+      if (lines[i][0] == '#' || eq == NULL)
+        continue;
+      value = g_strdup (eq + 1);
+      /* The file is shell-sourceable: strip one level of single or double quotes. */
+      if (strlen (value) >= 2 && (value[0] == '\'' || value[0] == '"') &&
+          value[strlen (value) - 1] == value[0])
+        {
+          char *inner = g_strndup (value + 1, strlen (value) - 2);
+          g_free (value);
+          value = inner;
+        }
+      g_hash_table_insert (server_settings, g_strndup (lines[i], eq - lines[i]),
+                           g_steal_pointer (&value));
+    }
+}
+
+const char *
+hir_test_server_get (const char *key)
+{
+  const char *value;
+
+  load_server_settings ();
+  value = g_hash_table_lookup (server_settings, key);
+  if (value == NULL)
+    g_error ("The servers' settings have no %s", key);
+  return value;
+}
+
+static char *
+tool_path (const char *tool)
+{
+  const char *dir = g_getenv ("HIR_TEST_SERVERS_TOOLS");
+
+  if (dir == NULL)
+    g_error ("HIR_TEST_SERVERS_TOOLS is not set: run the tests through meson");
+  return g_build_filename (dir, tool, NULL);
+}
+
+static char *
+run_command (const char * const *argv,
+             const char         *password)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  if (password != NULL)
+    g_subprocess_launcher_setenv (launcher, "HIR_TEST_PASSWORD", password, TRUE);
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  if (!g_subprocess_get_successful (process))
+    g_error ("%s failed: %s", argv[0], err != NULL ? err : "(no output)");
+  return g_steal_pointer (&out);
+}
+
+void
+hir_test_new_user (const char  *localpart_prefix,
+                   char       **address,
+                   char       **password)
+{
+  g_autofree char *tool = tool_path ("hir-servers");
+  g_autofree char *localpart = g_strdup_printf ("%s-%u-%u", localpart_prefix,
+                                                (guint) getpid (), g_random_int ());
+  const char *argv[] = { tool, "adduser", hir_test_server_get ("HIR_TEST_SERVERS_DIR"),
+                         localpart, NULL };
+  g_autofree char *out = run_command (argv, NULL);
+  g_auto(GStrv) words = g_strsplit (g_strstrip (out), " ", 2);
+
+  if (g_strv_length (words) != 2)
+    g_error ("hir-servers adduser printed an unexpected line");
+  *address = g_strdup (words[0]);
+  *password = g_strdup (words[1]);
+}
+
+char *
+hir_test_run_tool (const char         *tool,
+                   const char         *password,
+                   const char * const *argv)
+{
+  g_autoptr(GPtrArray) full = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (full, tool_path (tool));
+  for (guint i = 0; argv != NULL && argv[i] != NULL; i++)
+    g_ptr_array_add (full, g_strdup (argv[i]));
+  g_ptr_array_add (full, NULL);
+  return run_command ((const char * const *) full->pdata, password);
+}
+
+static void
+remove_tmpdirs (void)
+{
+  for (guint i = 0; tmpdirs != NULL && i < tmpdirs->len; i++)
+    {
+      g_autofree char *quoted = g_shell_quote (g_ptr_array_index (tmpdirs, i));
+      g_autofree char *command = g_strdup_printf ("rm -rf %s", quoted);
+
+      if (system (command) != 0)
+        g_printerr ("could not remove %s\n", (char *) g_ptr_array_index (tmpdirs, i));
+    }
+}
+
+char *
+hir_test_make_tmpdir (const char *name)
+{
+  g_autofree char *template = g_strdup_printf ("hir-%s-XXXXXX", name);
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp (template, &error);
+
+  g_assert_no_error (error);
+  if (tmpdirs == NULL)
+    {
+      tmpdirs = g_ptr_array_new_with_free_func (g_free);
+      atexit (remove_tmpdirs);
+    }
+  g_ptr_array_add (tmpdirs, g_strdup (dir));
+  return dir;
+}
+
+HirEngine *
+hir_test_engine_new_in (const char *profile_dir)
+{
+  g_autofree char *config = g_build_filename (profile_dir, "config", NULL);
+  g_autofree char *data = g_build_filename (profile_dir, "data", NULL);
+  g_autofree char *cache = g_build_filename (profile_dir, "cache", NULL);
+  g_autoptr(HirEngine) engine = hir_engine_new (config, data, cache);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_object_set_data_full (G_OBJECT (engine), "hir-test-profile", g_strdup (profile_dir),
+                          g_free);
+  hir_engine_open_async (engine, NULL, hir_test_async_cb, &result);
+  hir_test_async_wait (&result);
+  hir_engine_open_finish (engine, result, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&engine);
+}
+
+HirEngine *
+hir_test_engine_new (void)
+{
+  g_autofree char *dir = hir_test_make_tmpdir ("profile");
+
+  return hir_test_engine_new_in (dir);
+}
+
+const char *
+hir_test_engine_get_profile (HirEngine *engine)
+{
+  return g_object_get_data (G_OBJECT (engine), "hir-test-profile");
+}
+
+void
+hir_test_async_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  g_assert_null (*slot);
+  *slot = g_object_ref (result);
+}
+
+static gboolean
+slot_is_set (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+GAsyncResult *
+hir_test_async_wait (GAsyncResult **slot)
+{
+  if (!hir_test_wait_until (slot_is_set, slot, ASYNC_TIMEOUT_MS))
+    g_error ("An asynchronous call did not complete within %d s", ASYNC_TIMEOUT_MS / 1000);
+  return *slot;
+}
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+hir_test_wait_until (gboolean (*condition) (gpointer data),
+                     gpointer   data,
+                     guint      timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  guint source = g_timeout_add (timeout_ms, timeout_cb, &timed_out);
+
+  while (!condition (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (source);
+  return condition (data);
+}

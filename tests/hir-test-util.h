@@ -1,0 +1,56 @@
+/* hir-test-util.h: what every test needs: the real servers, temporary profiles, waiting
+ *
+ * Copyright 2026 Hirondelle developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "hirondelle-engine.h"
+
+G_BEGIN_DECLS
+
+/* A value from the servers' settings file (HIR_TEST_SERVERS_ENV, written by
+ * tests/servers/hir-servers start), e.g. "HIR_TEST_JMAP_URL". Aborts the test with a clear
+ * message when the servers are not running: run the suite through build-aux/test. */
+const char  *hir_test_server_get        (const char    *key);
+
+/* Creates a fresh user on the servers (a private mailbox, so tests run in parallel) and
+ * returns its address and password. @localpart_prefix names it for debugging. */
+void         hir_test_new_user          (const char    *localpart_prefix,
+                                         char         **address,
+                                         char         **password);
+
+/* Runs one of the tools in tests/servers (hir-mailctl, hir-seed…) with @argv after the
+ * tool name; the password is passed in the environment as HIR_TEST_PASSWORD, never on
+ * the command line. Returns its stdout; a non-zero exit fails the test. */
+char        *hir_test_run_tool          (const char    *tool,
+                                         const char    *password,
+                                         const char * const *argv);
+
+/* A new empty directory under the test's temporary dir, removed at exit. */
+char        *hir_test_make_tmpdir       (const char    *name);
+
+/* An engine over a fresh temporary profile (config, data, cache), opened. */
+HirEngine   *hir_test_engine_new        (void);
+/* An engine over an existing profile directory (to test a restart), opened. */
+HirEngine   *hir_test_engine_new_in     (const char    *profile_dir);
+/* The profile directory of an engine made by the functions above. */
+const char  *hir_test_engine_get_profile (HirEngine    *engine);
+
+/* Async results in tests: pass hir_test_async_cb with &slot as user data, then
+ * hir_test_async_wait (&slot) iterates the main context until the call completes
+ * (fails the test after 60 s) and returns the result, which the slot owns:
+ *   g_autoptr(GAsyncResult) result = NULL;
+ *   hir_store_open_async (store, NULL, hir_test_async_cb, &result);
+ *   hir_store_open_finish (store, hir_test_async_wait (&result), &error); */
+void          hir_test_async_cb         (GObject       *source,
+                                         GAsyncResult  *result,
+                                         gpointer       user_data);
+GAsyncResult *hir_test_async_wait       (GAsyncResult **slot);
+
+/* Iterates the main context until @condition returns TRUE; FALSE after @timeout_ms. */
+gboolean     hir_test_wait_until        (gboolean     (*condition) (gpointer data),
+                                         gpointer       data,
+                                         guint          timeout_ms);
+
+G_END_DECLS
