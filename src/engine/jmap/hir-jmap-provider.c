@@ -1,0 +1,1637 @@
+/* hir-jmap-provider.c: HirProvider over JMAP (RFC 8620, RFC 8621)
+ *
+ * Copyright 2026 Hirondelle developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "hir-error.h"
+#include "hir-jmap-mail.h"
+#include "hir-jmap-provider.h"
+
+#define STATE_MAILBOX "jmap:Mailbox"
+#define STATE_EMAIL   "jmap:Email"
+
+#define DEFAULT_POLL_INTERVAL 60
+
+struct _HirJmapProvider
+{
+  GObject parent_instance;
+
+  HirAccount *account;
+  HirStore *store;
+  HirJmapClient *client;
+
+  guint poll_interval;
+  char *event_source_url;
+  const char *watch_mode;
+
+  /* Watching: set between start_watching and stop_watching. */
+  gboolean watching;
+  GCancellable *watch_cancellable;
+  GDataInputStream *events;
+  char *event_type;
+  GString *event_data;
+  guint poll_source;
+
+  guint emails_fetched;
+  guint email_queries;
+  guint email_changes;
+};
+
+static void hir_jmap_provider_iface_init (HirProviderInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (HirJmapProvider, hir_jmap_provider, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (HIR_TYPE_PROVIDER,
+                                                      hir_jmap_provider_iface_init))
+
+enum {
+  PROP_0,
+  PROP_POLL_INTERVAL,
+  PROP_EVENT_SOURCE_URL,
+  PROP_WATCH_MODE,
+  PROP_CLIENT,
+  PROP_EMAILS_FETCHED,
+  PROP_EMAIL_QUERIES,
+  PROP_EMAIL_CHANGES,
+  N_PROPS,
+
+  /* The interface's, overridden. */
+  PROP_ACCOUNT = N_PROPS,
+  PROP_STORE,
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void stop_watching (HirJmapProvider *self);
+
+/* g_set_str() is GLib 2.76. */
+static gboolean
+replace_str (char       **slot,
+             const char  *value)
+{
+  if (g_strcmp0 (*slot, value) == 0)
+    return FALSE;
+  g_free (*slot);
+  *slot = g_strdup (value);
+  return TRUE;
+}
+
+static void
+hir_jmap_provider_dispose (GObject *object)
+{
+  HirJmapProvider *self = (HirJmapProvider *) object;
+
+  stop_watching (self);
+  g_clear_object (&self->client);
+
+  G_OBJECT_CLASS (hir_jmap_provider_parent_class)->dispose (object);
+}
+
+static void
+hir_jmap_provider_finalize (GObject *object)
+{
+  HirJmapProvider *self = (HirJmapProvider *) object;
+
+  g_clear_object (&self->account);
+  g_clear_object (&self->store);
+  g_clear_pointer (&self->event_source_url, g_free);
+
+  G_OBJECT_CLASS (hir_jmap_provider_parent_class)->finalize (object);
+}
+
+static void
+hir_jmap_provider_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  HirJmapProvider *self = HIR_JMAP_PROVIDER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ACCOUNT:
+      g_value_set_object (value, self->account);
+      break;
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+    case PROP_POLL_INTERVAL:
+      g_value_set_uint (value, self->poll_interval);
+      break;
+    case PROP_EVENT_SOURCE_URL:
+      g_value_set_string (value, self->event_source_url);
+      break;
+    case PROP_WATCH_MODE:
+      g_value_set_string (value, self->watch_mode);
+      break;
+    case PROP_CLIENT:
+      g_value_set_object (value, self->client);
+      break;
+    case PROP_EMAILS_FETCHED:
+      g_value_set_uint (value, self->emails_fetched);
+      break;
+    case PROP_EMAIL_QUERIES:
+      g_value_set_uint (value, self->email_queries);
+      break;
+    case PROP_EMAIL_CHANGES:
+      g_value_set_uint (value, self->email_changes);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hir_jmap_provider_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  HirJmapProvider *self = HIR_JMAP_PROVIDER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ACCOUNT:
+      self->account = g_value_dup_object (value);
+      break;
+    case PROP_STORE:
+      self->store = g_value_dup_object (value);
+      break;
+    case PROP_POLL_INTERVAL:
+      hir_jmap_provider_set_poll_interval (self, g_value_get_uint (value));
+      break;
+    case PROP_EVENT_SOURCE_URL:
+      hir_jmap_provider_set_event_source_url (self, g_value_get_string (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hir_jmap_provider_class_init (HirJmapProviderClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hir_jmap_provider_dispose;
+  object_class->finalize = hir_jmap_provider_finalize;
+  object_class->get_property = hir_jmap_provider_get_property;
+  object_class->set_property = hir_jmap_provider_set_property;
+
+  properties[PROP_POLL_INTERVAL] =
+    g_param_spec_uint ("poll-interval", NULL, NULL, 1, G_MAXUINT / 1000, DEFAULT_POLL_INTERVAL,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_EVENT_SOURCE_URL] =
+    g_param_spec_string ("event-source-url", NULL, NULL, NULL,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_WATCH_MODE] =
+    g_param_spec_string ("watch-mode", NULL, NULL, "none",
+                         (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_CLIENT] =
+    g_param_spec_object ("client", NULL, NULL, HIR_TYPE_JMAP_CLIENT,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties[PROP_EMAILS_FETCHED] =
+    g_param_spec_uint ("emails-fetched", NULL, NULL, 0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_EMAIL_QUERIES] =
+    g_param_spec_uint ("email-queries", NULL, NULL, 0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_EMAIL_CHANGES] =
+    g_param_spec_uint ("email-changes", NULL, NULL, 0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+  g_object_class_override_property (object_class, PROP_ACCOUNT, "account");
+  g_object_class_override_property (object_class, PROP_STORE, "store");
+}
+
+static void
+hir_jmap_provider_init (HirJmapProvider *self)
+{
+  self->poll_interval = DEFAULT_POLL_INTERVAL;
+  self->watch_mode = "none";
+}
+
+HirJmapProvider *
+hir_jmap_provider_new (HirAccount *account,
+                       HirStore   *store,
+                       const char *password)
+{
+  HirJmapProvider *self;
+  const char *url;
+  const char *username;
+
+  g_return_val_if_fail (HIR_IS_ACCOUNT (account), NULL);
+  g_return_val_if_fail (HIR_IS_STORE (store), NULL);
+
+  self = g_object_new (HIR_TYPE_JMAP_PROVIDER,
+                       "account", account,
+                       "store", store,
+                       NULL);
+
+  /* Without a URL there is no client; sync then says what is missing. */
+  url = hir_account_get_jmap_url (account);
+  username = hir_account_get_username (account);
+  if (username == NULL || *username == '\0')
+    username = hir_account_get_address (account);
+  if (url != NULL && *url != '\0' && username != NULL)
+    self->client = hir_jmap_client_new (url, username, password,
+                                        hir_account_get_trusted_certificate (account));
+  return self;
+}
+
+HirJmapClient *
+hir_jmap_provider_get_client (HirJmapProvider *self)
+{
+  g_return_val_if_fail (HIR_IS_JMAP_PROVIDER (self), NULL);
+
+  return self->client;
+}
+
+guint
+hir_jmap_provider_get_poll_interval (HirJmapProvider *self)
+{
+  g_return_val_if_fail (HIR_IS_JMAP_PROVIDER (self), 0);
+
+  return self->poll_interval;
+}
+
+const char *
+hir_jmap_provider_get_event_source_url (HirJmapProvider *self)
+{
+  g_return_val_if_fail (HIR_IS_JMAP_PROVIDER (self), NULL);
+
+  return self->event_source_url;
+}
+
+void
+hir_jmap_provider_set_event_source_url (HirJmapProvider *self,
+                                        const char      *url)
+{
+  g_return_if_fail (HIR_IS_JMAP_PROVIDER (self));
+
+  if (replace_str (&self->event_source_url, url))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EVENT_SOURCE_URL]);
+}
+
+const char *
+hir_jmap_provider_get_watch_mode (HirJmapProvider *self)
+{
+  g_return_val_if_fail (HIR_IS_JMAP_PROVIDER (self), NULL);
+
+  return self->watch_mode;
+}
+
+static void
+set_watch_mode (HirJmapProvider *self,
+                const char      *mode)
+{
+  if (g_strcmp0 (self->watch_mode, mode) == 0)
+    return;
+  g_debug ("%s: watching by %s", hir_account_get_id (self->account), mode);
+  self->watch_mode = mode;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WATCH_MODE]);
+}
+
+static void
+add_counter (HirJmapProvider *self,
+             guint           *counter,
+             guint            amount,
+             guint            prop_id)
+{
+  if (amount == 0)
+    return;
+  *counter += amount;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+static gboolean
+check_client (HirJmapProvider  *self,
+              GError          **error)
+{
+  if (self->client != NULL)
+    return TRUE;
+  g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
+               "The account %s has no JMAP server address", hir_account_get_id (self->account));
+  return FALSE;
+}
+
+/* Building requests */
+
+/* Starts ["Name", {"accountId": …, — the caller adds its arguments and calls
+ * end_invocation(). */
+static void
+begin_invocation (HirJmapProvider *self,
+                  JsonBuilder     *builder,
+                  const char      *name)
+{
+  json_builder_begin_array (builder);
+  json_builder_add_string_value (builder, name);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "accountId");
+  json_builder_add_string_value (builder, hir_jmap_client_get_account_id (self->client));
+}
+
+static void
+end_invocation (JsonBuilder *builder,
+                const char  *call_id)
+{
+  json_builder_end_object (builder);
+  json_builder_add_string_value (builder, call_id);
+  json_builder_end_array (builder);
+}
+
+static void
+add_strings (JsonBuilder        *builder,
+             const char         *member,
+             const char * const *strings)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_begin_array (builder);
+  for (guint i = 0; strings[i] != NULL; i++)
+    json_builder_add_string_value (builder, strings[i]);
+  json_builder_end_array (builder);
+}
+
+/* "#ids": {"resultOf": …, "name": …, "path": …} (RFC 8620 §3.7) */
+static void
+add_ids_reference (JsonBuilder *builder,
+                   const char  *result_of,
+                   const char  *name,
+                   const char  *path)
+{
+  json_builder_set_member_name (builder, "#ids");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "resultOf");
+  json_builder_add_string_value (builder, result_of);
+  json_builder_set_member_name (builder, "name");
+  json_builder_add_string_value (builder, name);
+  json_builder_set_member_name (builder, "path");
+  json_builder_add_string_value (builder, path);
+  json_builder_end_object (builder);
+}
+
+static const char * const mailbox_properties[] = {
+  "id", "name", "parentId", "role", "sortOrder", NULL
+};
+
+static JsonArray *
+get_array_member (JsonObject *object,
+                  const char *member)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+}
+
+/* Sync */
+
+typedef struct
+{
+  char *mailbox_state;
+  char *email_state;
+  /* Full sync: the Email state of the first page, stored with the last one so changes
+   * made while paging are picked up by the next delta. */
+  char *full_email_state;
+  guint position;
+  gboolean cleared;
+  /* What runs after the store applied a step. */
+  void (*next) (GTask *task);
+} SyncOp;
+
+static void
+sync_op_free (SyncOp *op)
+{
+  g_free (op->mailbox_state);
+  g_free (op->email_state);
+  g_free (op->full_email_state);
+  g_free (op);
+}
+
+static void sync_mailboxes (GTask *task);
+static void sync_emails (GTask *task);
+static void sync_restart (GTask *task);
+
+static void
+sync_fail (GTask  *task,
+           GError *error)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    hir_account_set_status_from_error (self->account, error);
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static void
+sync_done (GTask *task)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+
+  hir_account_set_status (self->account, HIR_ACCOUNT_STATUS_ONLINE, NULL);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+typedef void (*SyncStep) (GTask *task);
+
+static void
+apply_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  GTask *task = user_data;
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_apply_finish (HIR_STORE (object), result, &error))
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+  op->next (task);
+}
+
+/* Applies @changes in one transaction, then runs @next. */
+static void
+apply_then (GTask           *task,
+            HirStoreChanges *changes,
+            SyncStep         next)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+
+  op->next = next;
+  hir_store_apply_async (self->store, changes, g_task_get_cancellable (task), apply_cb, task);
+}
+
+/* Mailboxes: full */
+
+static void
+mailboxes_list_local_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  GTask *task = user_data;
+  HirStoreChanges *changes = g_object_get_data (G_OBJECT (task), "hir-changes");
+  GHashTable *seen = g_object_get_data (G_OBJECT (task), "hir-seen");
+  g_autoptr(GPtrArray) local = NULL;
+  g_autoptr(GError) error = NULL;
+
+  local = hir_store_list_folders_finish (HIR_STORE (object), result, &error);
+  if (local == NULL)
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* A full Mailbox/get is the whole truth: what the store has beyond it is gone. */
+  for (guint i = 0; i < local->len; i++)
+    {
+      const char *remote_id = hir_folder_get_remote_id (g_ptr_array_index (local, i));
+
+      if (!g_hash_table_contains (seen, remote_id))
+        hir_store_changes_remove_folder (changes, remote_id);
+    }
+
+  apply_then (task, changes, sync_emails);
+}
+
+static void
+mailboxes_get_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  HirJmapProvider *self = g_task_get_source_object (task);
+  const char *account_id = hir_account_get_id (self->account);
+  g_autoptr(JsonArray) responses = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HirStoreChanges) changes = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  JsonObject *get;
+  JsonArray *list;
+  const char *state;
+
+  responses = hir_jmap_client_call_finish (HIR_JMAP_CLIENT (object), result, &error);
+  if (responses == NULL ||
+      (get = hir_jmap_get_response (responses, 0, "Mailbox/get", &error)) == NULL)
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+
+  list = get_array_member (get, "list");
+  state = json_object_get_string_member_with_default (get, "state", NULL);
+  if (list == NULL || state == NULL)
+    {
+      sync_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
+                                    "The server's Mailbox/get answer has no list or state"));
+      return;
+    }
+
+  changes = hir_store_changes_new (account_id);
+  seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *mailbox = json_array_get_object_element (list, i);
+      g_autoptr(HirFolder) folder = hir_jmap_folder_from_json (account_id, mailbox);
+
+      if (folder == NULL)
+        continue;
+      g_hash_table_add (seen, g_strdup (hir_folder_get_remote_id (folder)));
+      hir_store_changes_upsert_folder (changes, folder);
+    }
+  hir_store_changes_set_state (changes, STATE_MAILBOX, state);
+
+  g_object_set_data_full (G_OBJECT (task), "hir-changes", g_steal_pointer (&changes),
+                          (GDestroyNotify) hir_store_changes_unref);
+  g_object_set_data_full (G_OBJECT (task), "hir-seen", g_steal_pointer (&seen),
+                          (GDestroyNotify) g_hash_table_unref);
+  hir_store_list_folders_async (self->store, account_id, g_task_get_cancellable (task),
+                                mailboxes_list_local_cb, task);
+}
+
+/* Mailboxes: delta */
+
+static void
+mailboxes_changes_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  GTask *task = user_data;
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+  const char *account_id = hir_account_get_id (self->account);
+  g_autoptr(JsonArray) responses = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HirStoreChanges) changes = NULL;
+  JsonObject *delta;
+  JsonArray *destroyed;
+  const char *new_state;
+
+  responses = hir_jmap_client_call_finish (HIR_JMAP_CLIENT (object), result, &error);
+  if (responses == NULL)
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+
+  delta = hir_jmap_get_response (responses, 0, "Mailbox/changes", &error);
+  if (delta == NULL && g_error_matches (error, HIR_ERROR, HIR_ERROR_STATE_MISMATCH))
+    {
+      /* Folders are few: fetch them all and drop what the server no longer has. */
+      g_debug ("%s: %s; fetching all mailboxes", account_id, error->message);
+      g_clear_pointer (&op->mailbox_state, g_free);
+      sync_mailboxes (task);
+      return;
+    }
+  if (delta == NULL)
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+
+  changes = hir_store_changes_new (account_id);
+  for (guint r = 1; r <= 2; r++)
+    {
+      JsonObject *get = hir_jmap_get_response (responses, r, "Mailbox/get", &error);
+      JsonArray *list;
+
+      if (get == NULL)
+        {
+          sync_fail (task, g_steal_pointer (&error));
+          return;
+        }
+      list = get_array_member (get, "list");
+      for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+        {
+          g_autoptr(HirFolder) folder =
+            hir_jmap_folder_from_json (account_id, json_array_get_object_element (list, i));
+
+          if (folder != NULL)
+            hir_store_changes_upsert_folder (changes, folder);
+        }
+    }
+
+  destroyed = get_array_member (delta, "destroyed");
+  for (guint i = 0; destroyed != NULL && i < json_array_get_length (destroyed); i++)
+    hir_store_changes_remove_folder (changes, json_array_get_string_element (destroyed, i));
+
+  new_state = json_object_get_string_member_with_default (delta, "newState", NULL);
+  if (new_state == NULL)
+    {
+      sync_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
+                                    "The server's Mailbox/changes answer has no newState"));
+      return;
+    }
+  hir_store_changes_set_state (changes, STATE_MAILBOX, new_state);
+  g_free (op->mailbox_state);
+  op->mailbox_state = g_strdup (new_state);
+
+  apply_then (task, changes,
+              json_object_get_boolean_member_with_default (delta, "hasMoreChanges", FALSE)
+                ? sync_mailboxes : sync_emails);
+}
+
+static void
+sync_mailboxes (GTask *task)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) calls = NULL;
+
+  json_builder_begin_array (builder);
+  if (op->mailbox_state == NULL)
+    {
+      begin_invocation (self, builder, "Mailbox/get");
+      json_builder_set_member_name (builder, "ids");
+      json_builder_add_null_value (builder);
+      add_strings (builder, "properties", mailbox_properties);
+      end_invocation (builder, "m");
+    }
+  else
+    {
+      begin_invocation (self, builder, "Mailbox/changes");
+      json_builder_set_member_name (builder, "sinceState");
+      json_builder_add_string_value (builder, op->mailbox_state);
+      end_invocation (builder, "c");
+
+      begin_invocation (self, builder, "Mailbox/get");
+      add_ids_reference (builder, "c", "Mailbox/changes", "/created");
+      add_strings (builder, "properties", mailbox_properties);
+      end_invocation (builder, "g1");
+
+      begin_invocation (self, builder, "Mailbox/get");
+      add_ids_reference (builder, "c", "Mailbox/changes", "/updated");
+      add_strings (builder, "properties", mailbox_properties);
+      end_invocation (builder, "g2");
+    }
+  json_builder_end_array (builder);
+  calls = json_builder_get_root (builder);
+
+  hir_jmap_client_call_async (self->client, calls, g_task_get_cancellable (task),
+                              op->mailbox_state == NULL ? mailboxes_get_cb : mailboxes_changes_cb,
+                              task);
+}
+
+/* Emails */
+
+/* Adds the summaries of an Email/get answer to @changes; returns how many. */
+static guint
+add_emails (HirJmapProvider *self,
+            HirStoreChanges *changes,
+            JsonObject      *get)
+{
+  const char *account_id = hir_account_get_id (self->account);
+  JsonArray *list = get_array_member (get, "list");
+  guint n = list ? json_array_get_length (list) : 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_auto(GStrv) folder_ids = NULL;
+      g_autoptr(HirMessage) message =
+        hir_jmap_message_from_json (account_id, json_array_get_object_element (list, i),
+                                    &folder_ids);
+
+      if (hir_message_get_remote_id (message) == NULL)
+        continue;
+      hir_store_changes_upsert_message (changes, message, (const char * const *) folder_ids);
+    }
+  add_counter (self, &self->emails_fetched, n, PROP_EMAILS_FETCHED);
+  return n;
+}
+
+static void sync_email_page (GTask *task);
+
+static void
+email_page_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GTask *task = user_data;
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(JsonArray) responses = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HirStoreChanges) changes = NULL;
+  JsonObject *query;
+  JsonObject *get;
+  JsonArray *ids;
+  guint n_ids;
+  gint64 total;
+  gboolean last;
+
+  responses = hir_jmap_client_call_finish (HIR_JMAP_CLIENT (object), result, &error);
+  if (responses == NULL ||
+      (query = hir_jmap_get_response (responses, 0, "Email/query", &error)) == NULL ||
+      (get = hir_jmap_get_response (responses, 1, "Email/get", &error)) == NULL)
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (op->full_email_state == NULL)
+    {
+      op->full_email_state = g_strdup (json_object_get_string_member_with_default (get, "state",
+                                                                                   NULL));
+      if (op->full_email_state == NULL)
+        {
+          sync_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
+                                        "The server's Email/get answer has no state"));
+          return;
+        }
+    }
+
+  ids = get_array_member (query, "ids");
+  n_ids = ids ? json_array_get_length (ids) : 0;
+  total = json_object_get_int_member_with_default (query, "total", 0);
+
+  changes = hir_store_changes_new (hir_account_get_id (self->account));
+  add_emails (self, changes, get);
+  op->position += n_ids;
+  last = n_ids == 0 || op->position >= total;
+  if (last)
+    hir_store_changes_set_state (changes, STATE_EMAIL, op->full_email_state);
+
+  g_debug ("%s: full sync, %u of %" G_GINT64_FORMAT " messages",
+           hir_account_get_id (self->account), op->position, total);
+  apply_then (task, changes, last ? sync_done : sync_email_page);
+}
+
+static void
+sync_email_page (GTask *task)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) calls = NULL;
+
+  json_builder_begin_array (builder);
+
+  begin_invocation (self, builder, "Email/query");
+  json_builder_set_member_name (builder, "sort");
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "property");
+  json_builder_add_string_value (builder, "receivedAt");
+  json_builder_set_member_name (builder, "isAscending");
+  json_builder_add_boolean_value (builder, FALSE);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "position");
+  json_builder_add_int_value (builder, op->position);
+  json_builder_set_member_name (builder, "limit");
+  json_builder_add_int_value (builder, hir_jmap_client_get_max_objects_in_get (self->client));
+  json_builder_set_member_name (builder, "calculateTotal");
+  json_builder_add_boolean_value (builder, TRUE);
+  end_invocation (builder, "q");
+
+  /* One round trip per page: the ids come from the query by back-reference. */
+  begin_invocation (self, builder, "Email/get");
+  add_ids_reference (builder, "q", "Email/query", "/ids");
+  add_strings (builder, "properties", hir_jmap_summary_properties);
+  end_invocation (builder, "g");
+
+  json_builder_end_array (builder);
+  calls = json_builder_get_root (builder);
+
+  add_counter (self, &self->email_queries, 1, PROP_EMAIL_QUERIES);
+  hir_jmap_client_call_async (self->client, calls, g_task_get_cancellable (task),
+                              email_page_cb, task);
+}
+
+static void
+clear_account_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_clear_account_finish (HIR_STORE (object), result, &error))
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+  sync_restart (task);
+}
+
+static void
+email_changes_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+  const char *account_id = hir_account_get_id (self->account);
+  g_autoptr(JsonArray) responses = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HirStoreChanges) changes = NULL;
+  JsonObject *delta;
+  JsonArray *destroyed;
+  const char *new_state;
+  gboolean more;
+
+  responses = hir_jmap_client_call_finish (HIR_JMAP_CLIENT (object), result, &error);
+  if (responses == NULL)
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+
+  delta = hir_jmap_get_response (responses, 0, "Email/changes", &error);
+  if (delta == NULL && g_error_matches (error, HIR_ERROR, HIR_ERROR_STATE_MISMATCH) &&
+      !op->cleared)
+    {
+      /* The server no longer knows our state: what we have may hide deletions we will
+       * never hear of, so start over from nothing. */
+      g_debug ("%s: %s; clearing the cache for a full sync", account_id, error->message);
+      op->cleared = TRUE;
+      hir_store_clear_account_async (self->store, account_id, g_task_get_cancellable (task),
+                                     clear_account_cb, task);
+      return;
+    }
+  if (delta == NULL)
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+
+  changes = hir_store_changes_new (account_id);
+  for (guint r = 1; r <= 2; r++)
+    {
+      JsonObject *get = hir_jmap_get_response (responses, r, "Email/get", &error);
+
+      if (get == NULL)
+        {
+          sync_fail (task, g_steal_pointer (&error));
+          return;
+        }
+      add_emails (self, changes, get);
+    }
+
+  destroyed = get_array_member (delta, "destroyed");
+  for (guint i = 0; destroyed != NULL && i < json_array_get_length (destroyed); i++)
+    hir_store_changes_remove_message (changes, json_array_get_string_element (destroyed, i));
+
+  new_state = json_object_get_string_member_with_default (delta, "newState", NULL);
+  if (new_state == NULL)
+    {
+      sync_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
+                                    "The server's Email/changes answer has no newState"));
+      return;
+    }
+  hir_store_changes_set_state (changes, STATE_EMAIL, new_state);
+  more = json_object_get_boolean_member_with_default (delta, "hasMoreChanges", FALSE) &&
+         g_strcmp0 (new_state, op->email_state) != 0;
+  g_free (op->email_state);
+  op->email_state = g_strdup (new_state);
+
+  apply_then (task, changes, more ? sync_emails : sync_done);
+}
+
+static void
+sync_emails (GTask *task)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) calls = NULL;
+
+  if (op->email_state == NULL)
+    {
+      op->position = 0;
+      g_clear_pointer (&op->full_email_state, g_free);
+      sync_email_page (task);
+      return;
+    }
+
+  builder = json_builder_new ();
+  json_builder_begin_array (builder);
+
+  begin_invocation (self, builder, "Email/changes");
+  json_builder_set_member_name (builder, "sinceState");
+  json_builder_add_string_value (builder, op->email_state);
+  json_builder_set_member_name (builder, "maxChanges");
+  json_builder_add_int_value (builder, hir_jmap_client_get_max_objects_in_get (self->client));
+  end_invocation (builder, "c");
+
+  /* Created and updated both need their summary: an update may be a move (mailboxIds)
+   * as well as a flag change, and the summary is small. */
+  begin_invocation (self, builder, "Email/get");
+  add_ids_reference (builder, "c", "Email/changes", "/created");
+  add_strings (builder, "properties", hir_jmap_summary_properties);
+  end_invocation (builder, "g1");
+
+  begin_invocation (self, builder, "Email/get");
+  add_ids_reference (builder, "c", "Email/changes", "/updated");
+  add_strings (builder, "properties", hir_jmap_summary_properties);
+  end_invocation (builder, "g2");
+
+  json_builder_end_array (builder);
+  calls = json_builder_get_root (builder);
+
+  add_counter (self, &self->email_changes, 1, PROP_EMAIL_CHANGES);
+  hir_jmap_client_call_async (self->client, calls, g_task_get_cancellable (task),
+                              email_changes_cb, task);
+}
+
+static void
+get_email_state_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  GTask *task = user_data;
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  op->email_state = hir_store_get_state_finish (HIR_STORE (object), result, &error);
+  if (error != NULL)
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+  sync_mailboxes (task);
+}
+
+static void
+get_mailbox_state_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  GTask *task = user_data;
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  op->mailbox_state = hir_store_get_state_finish (HIR_STORE (object), result, &error);
+  if (error != NULL)
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+  hir_store_get_state_async (self->store, hir_account_get_id (self->account), STATE_EMAIL,
+                             g_task_get_cancellable (task), get_email_state_cb, task);
+}
+
+/* From the stored states, as at the start and after the cache was cleared. */
+static void
+sync_restart (GTask *task)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+
+  g_clear_pointer (&op->mailbox_state, g_free);
+  g_clear_pointer (&op->email_state, g_free);
+  hir_store_get_state_async (self->store, hir_account_get_id (self->account), STATE_MAILBOX,
+                             g_task_get_cancellable (task), get_mailbox_state_cb, task);
+}
+
+static void
+sync_connect_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GTask *task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_jmap_client_connect_finish (HIR_JMAP_CLIENT (object), result, &error))
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+  sync_restart (task);
+}
+
+static void
+hir_jmap_provider_sync_async (HirProvider         *provider,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  HirJmapProvider *self = HIR_JMAP_PROVIDER (provider);
+  GTask *task;
+  g_autoptr(GError) error = NULL;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_jmap_provider_sync_async);
+  g_task_set_task_data (task, g_new0 (SyncOp, 1), (GDestroyNotify) sync_op_free);
+
+  if (!check_client (self, &error))
+    {
+      sync_fail (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* The session is fetched at every sync: it is one small GET, it proves the password
+   * still works before anything else, and it notices a server that moved its API. */
+  hir_jmap_client_connect_async (self->client, cancellable, sync_connect_cb, task);
+}
+
+static gboolean
+hir_jmap_provider_sync_finish (HirProvider   *provider,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, provider), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Requests outside sync name the account, which comes with the session: fetch it first
+ * when the engine asks for a body before any sync (offline start, then online). */
+typedef void (*SessionReady) (GTask *task);
+
+static void
+session_ready_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  SessionReady ready = (SessionReady) g_object_get_data (G_OBJECT (task), "hir-session-ready");
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_jmap_client_connect_finish (HIR_JMAP_CLIENT (object), result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  ready (task);
+}
+
+/* Takes over @task; @ready runs with the session loaded. */
+static void
+with_session (HirJmapProvider *self,
+              GTask           *task,
+              SessionReady     ready)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!check_client (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  if (hir_jmap_client_has_session (self->client))
+    {
+      ready (task);
+      return;
+    }
+  g_object_set_data (G_OBJECT (task), "hir-session-ready", (gpointer) ready);
+  hir_jmap_client_connect_async (self->client, g_task_get_cancellable (task), session_ready_cb,
+                                 task);
+}
+
+/* Bodies and attachments */
+
+static void
+fetch_body_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(JsonArray) responses = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *get;
+  JsonArray *list;
+
+  responses = hir_jmap_client_call_finish (HIR_JMAP_CLIENT (object), result, &error);
+  if (responses == NULL ||
+      (get = hir_jmap_get_response (responses, 0, "Email/get", &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  list = get_array_member (get, "list");
+  if (list == NULL || json_array_get_length (list) == 0 ||
+      !JSON_NODE_HOLDS_OBJECT (json_array_get_element (list, 0)))
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
+                               "The message is no longer on the server");
+      return;
+    }
+
+  g_task_return_pointer (task, hir_jmap_body_from_json (json_array_get_object_element (list, 0)),
+                         g_object_unref);
+}
+
+static void
+fetch_body_send (GTask *task)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) calls = NULL;
+  const char *ids[] = { g_task_get_task_data (task), NULL };
+
+  json_builder_begin_array (builder);
+  begin_invocation (self, builder, "Email/get");
+  add_strings (builder, "ids", ids);
+  add_strings (builder, "properties", hir_jmap_body_properties);
+  add_strings (builder, "bodyProperties", hir_jmap_body_part_properties);
+  json_builder_set_member_name (builder, "fetchTextBodyValues");
+  json_builder_add_boolean_value (builder, TRUE);
+  json_builder_set_member_name (builder, "fetchHTMLBodyValues");
+  json_builder_add_boolean_value (builder, TRUE);
+  /* No maxBodyValueBytes: the reader needs the whole text. */
+  end_invocation (builder, "b");
+  json_builder_end_array (builder);
+  calls = json_builder_get_root (builder);
+
+  hir_jmap_client_call_async (self->client, calls, g_task_get_cancellable (task), fetch_body_cb,
+                              task);
+}
+
+static void
+hir_jmap_provider_fetch_body_async (HirProvider         *provider,
+                                    HirMessage          *message,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  HirJmapProvider *self = HIR_JMAP_PROVIDER (provider);
+  GTask *task;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_jmap_provider_fetch_body_async);
+  g_task_set_task_data (task, g_strdup (hir_message_get_remote_id (message)), g_free);
+  with_session (self, task, fetch_body_send);
+}
+
+static HirMessageBody *
+hir_jmap_provider_fetch_body_finish (HirProvider   *provider,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, provider), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+fetch_attachment_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  GBytes *bytes = hir_jmap_client_download_finish (HIR_JMAP_CLIENT (object), result, &error);
+
+  if (bytes == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, bytes, (GDestroyNotify) g_bytes_unref);
+}
+
+static void
+hir_jmap_provider_fetch_attachment_async (HirProvider         *provider,
+                                          HirMessage          *message,
+                                          HirAttachment       *attachment,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  HirJmapProvider *self = HIR_JMAP_PROVIDER (provider);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_jmap_provider_fetch_attachment_async);
+
+  if (!check_client (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  name = hir_attachment_dup_display_name (attachment);
+  hir_jmap_client_download_async (self->client, hir_attachment_get_blob_id (attachment), name,
+                                  hir_attachment_get_content_type (attachment), cancellable,
+                                  fetch_attachment_cb, g_steal_pointer (&task));
+}
+
+static GBytes *
+hir_jmap_provider_fetch_attachment_finish (HirProvider   *provider,
+                                           GAsyncResult  *result,
+                                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, provider), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Flags */
+
+typedef struct
+{
+  char *remote_id;
+  HirMessageFlags flags;
+} SetFlags;
+
+static void
+set_flags_free (SetFlags *data)
+{
+  g_free (data->remote_id);
+  g_free (data);
+}
+
+
+static void
+set_flags_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  const char *remote_id = ((SetFlags *) g_task_get_task_data (task))->remote_id;
+  g_autoptr(JsonArray) responses = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *set;
+  JsonNode *not_updated;
+
+  responses = hir_jmap_client_call_finish (HIR_JMAP_CLIENT (object), result, &error);
+  if (responses == NULL ||
+      (set = hir_jmap_get_response (responses, 0, "Email/set", &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  not_updated = json_object_get_member (set, "notUpdated");
+  if (not_updated != NULL && JSON_NODE_HOLDS_OBJECT (not_updated) &&
+      json_object_has_member (json_node_get_object (not_updated), remote_id))
+    {
+      JsonObject *problem = json_object_get_object_member (json_node_get_object (not_updated),
+                                                           remote_id);
+      const char *type = json_object_get_string_member_with_default (problem, "type", "error");
+      const char *description = json_object_get_string_member_with_default (problem,
+                                                                            "description", NULL);
+
+      g_task_return_new_error (task, HIR_ERROR,
+                               g_str_equal (type, "notFound") ? HIR_ERROR_NOT_FOUND
+                                                              : HIR_ERROR_SERVER,
+                               "The server did not change the message's flags: %s%s%s", type,
+                               description ? ": " : "", description ? description : "");
+      return;
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+set_flags_send (GTask *task)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SetFlags *data = g_task_get_task_data (task);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) calls = NULL;
+
+  json_builder_begin_array (builder);
+  begin_invocation (self, builder, "Email/set");
+  json_builder_set_member_name (builder, "update");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, data->remote_id);
+  json_builder_begin_object (builder);
+  /* A patch of the four keywords only: other keywords ($forwarded, labels) stay. */
+  hir_jmap_add_keywords_patch (builder, data->flags);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  end_invocation (builder, "s");
+  json_builder_end_array (builder);
+  calls = json_builder_get_root (builder);
+
+  hir_jmap_client_call_async (self->client, calls, g_task_get_cancellable (task), set_flags_cb,
+                              task);
+}
+
+static void
+hir_jmap_provider_set_flags_async (HirProvider         *provider,
+                                   HirMessage          *message,
+                                   HirMessageFlags      flags,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  HirJmapProvider *self = HIR_JMAP_PROVIDER (provider);
+  GTask *task;
+  SetFlags *data = g_new0 (SetFlags, 1);
+
+  data->remote_id = g_strdup (hir_message_get_remote_id (message));
+  data->flags = flags;
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_jmap_provider_set_flags_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) set_flags_free);
+  with_session (self, task, set_flags_send);
+}
+
+static gboolean
+hir_jmap_provider_set_flags_finish (HirProvider   *provider,
+                                    GAsyncResult  *result,
+                                    GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, provider), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Watching */
+
+static gboolean
+poll_cb (gpointer user_data)
+{
+  HirJmapProvider *self = user_data;
+
+  hir_provider_emit_remote_changed (HIR_PROVIDER (self));
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_polling (HirJmapProvider *self)
+{
+  g_clear_handle_id (&self->poll_source, g_source_remove);
+  if (!self->watching)
+    return;
+  self->poll_source = g_timeout_add (self->poll_interval * 1000, poll_cb, self);
+  set_watch_mode (self, "poll");
+}
+
+void
+hir_jmap_provider_set_poll_interval (HirJmapProvider *self,
+                                     guint            seconds)
+{
+  g_return_if_fail (HIR_IS_JMAP_PROVIDER (self));
+  g_return_if_fail (seconds > 0);
+
+  if (self->poll_interval == seconds)
+    return;
+  self->poll_interval = seconds;
+  if (self->poll_source != 0)
+    start_polling (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POLL_INTERVAL]);
+}
+
+/* A StateChange (RFC 8620 §7.1) that names our account means something changed. */
+static void
+dispatch_event (HirJmapProvider *self)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonNode *root;
+  JsonObject *changed;
+  const char *account_id;
+
+  if (g_strcmp0 (self->event_type, "state") != 0 || self->event_data->len == 0)
+    return;
+
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, self->event_data->str, self->event_data->len, NULL))
+    {
+      g_debug ("%s: ignoring an event that is not JSON", hir_account_get_id (self->account));
+      return;
+    }
+  root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root) ||
+      !json_object_has_member (json_node_get_object (root), "changed") ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (json_node_get_object (root), "changed")))
+    return;
+  changed = json_object_get_object_member (json_node_get_object (root), "changed");
+  account_id = hir_jmap_client_get_account_id (self->client);
+  if (account_id != NULL && json_object_has_member (changed, account_id))
+    hir_provider_emit_remote_changed (HIR_PROVIDER (self));
+}
+
+/* One line of text/event-stream (the HTML Living Standard's EventSource format). */
+static void
+handle_event_line (HirJmapProvider *self,
+                   const char      *line)
+{
+  const char *colon;
+  g_autofree char *field = NULL;
+  const char *value;
+
+  if (*line == '\0')
+    {
+      dispatch_event (self);
+      g_clear_pointer (&self->event_type, g_free);
+      g_string_truncate (self->event_data, 0);
+      return;
+    }
+  if (line[0] == ':')
+    return;
+
+  colon = strchr (line, ':');
+  if (colon != NULL)
+    {
+      field = g_strndup (line, colon - line);
+      value = colon + 1;
+      if (*value == ' ')
+        value++;
+    }
+  else
+    {
+      field = g_strdup (line);
+      value = "";
+    }
+
+  if (g_str_equal (field, "event"))
+    replace_str (&self->event_type, value);
+  else if (g_str_equal (field, "data"))
+    {
+      if (self->event_data->len > 0)
+        g_string_append_c (self->event_data, '\n');
+      g_string_append (self->event_data, value);
+    }
+}
+
+static void
+close_events (HirJmapProvider *self)
+{
+  if (self->events != NULL)
+    g_input_stream_close_async (G_INPUT_STREAM (self->events), G_PRIORITY_DEFAULT, NULL,
+                                NULL, NULL);
+  g_clear_object (&self->events);
+  g_clear_pointer (&self->event_type, g_free);
+  if (self->event_data != NULL)
+    g_string_truncate (self->event_data, 0);
+}
+
+static void
+read_event_line_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(HirJmapProvider) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  gsize len = 0;
+
+  line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (object), result, &len,
+                                                    &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      G_INPUT_STREAM (object) != G_INPUT_STREAM (self->events))
+    return;
+
+  if (line == NULL)
+    {
+      /* The stream ended or broke: what happened meanwhile is unknown, so sync once,
+       * and keep up by polling. */
+      g_debug ("%s: event stream ended%s%s", hir_account_get_id (self->account),
+               error ? ": " : "", error ? error->message : "");
+      close_events (self);
+      start_polling (self);
+      hir_provider_emit_remote_changed (HIR_PROVIDER (self));
+      return;
+    }
+
+  /* Lines end in LF, CRLF or CR; the data stream splits on any of them. */
+  handle_event_line (self, line);
+
+  g_data_input_stream_read_line_async (self->events, G_PRIORITY_DEFAULT, self->watch_cancellable,
+                                       read_event_line_cb, g_object_ref (self));
+}
+
+static void
+open_event_source_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(HirJmapProvider) self = user_data;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+
+  stream = hir_jmap_client_open_event_source_finish (HIR_JMAP_CLIENT (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->watching)
+    return;
+
+  if (stream == NULL)
+    {
+      g_debug ("%s: no push (%s); polling every %u s", hir_account_get_id (self->account),
+               error->message, self->poll_interval);
+      start_polling (self);
+      return;
+    }
+
+  self->events = g_data_input_stream_new (stream);
+  g_data_input_stream_set_newline_type (self->events, G_DATA_STREAM_NEWLINE_TYPE_ANY);
+  if (self->event_data == NULL)
+    self->event_data = g_string_new (NULL);
+  set_watch_mode (self, "push");
+  g_data_input_stream_read_line_async (self->events, G_PRIORITY_DEFAULT, self->watch_cancellable,
+                                       read_event_line_cb, g_object_ref (self));
+}
+
+static void
+open_event_source (HirJmapProvider *self)
+{
+  const char *template = self->event_source_url;
+  g_autofree char *url = NULL;
+
+  if (template == NULL)
+    template = hir_jmap_client_get_event_source_url (self->client);
+  if (template == NULL)
+    {
+      start_polling (self);
+      return;
+    }
+
+  /* closeafter=no keeps one stream open; the server's pings show it is alive. */
+  url = hir_jmap_expand_template (template,
+                                  "types", "Email,Mailbox",
+                                  "closeafter", "no",
+                                  "ping", "30",
+                                  NULL);
+  set_watch_mode (self, "connecting");
+  hir_jmap_client_open_event_source_async (self->client, url, self->watch_cancellable,
+                                           open_event_source_cb, g_object_ref (self));
+}
+
+static void
+watch_connect_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(HirJmapProvider) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_jmap_client_connect_finish (HIR_JMAP_CLIENT (object), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->watching)
+        return;
+      start_polling (self);
+      return;
+    }
+  if (self->watching)
+    open_event_source (self);
+}
+
+static void
+hir_jmap_provider_start_watching (HirProvider *provider)
+{
+  HirJmapProvider *self = HIR_JMAP_PROVIDER (provider);
+
+  if (self->watching || self->client == NULL)
+    return;
+
+  self->watching = TRUE;
+  self->watch_cancellable = g_cancellable_new ();
+
+  if (!hir_jmap_client_has_session (self->client))
+    hir_jmap_client_connect_async (self->client, self->watch_cancellable, watch_connect_cb,
+                                   g_object_ref (self));
+  else
+    open_event_source (self);
+}
+
+static void
+stop_watching (HirJmapProvider *self)
+{
+  self->watching = FALSE;
+  g_cancellable_cancel (self->watch_cancellable);
+  g_clear_object (&self->watch_cancellable);
+  close_events (self);
+  g_clear_handle_id (&self->poll_source, g_source_remove);
+  if (self->event_data != NULL)
+    {
+      g_string_free (self->event_data, TRUE);
+      self->event_data = NULL;
+    }
+  set_watch_mode (self, "none");
+}
+
+static void
+hir_jmap_provider_stop_watching (HirProvider *provider)
+{
+  stop_watching (HIR_JMAP_PROVIDER (provider));
+}
+
+static void
+hir_jmap_provider_set_password (HirProvider *provider,
+                                const char  *password)
+{
+  HirJmapProvider *self = HIR_JMAP_PROVIDER (provider);
+
+  if (self->client != NULL)
+    hir_jmap_client_set_password (self->client, password);
+}
+
+static void
+hir_jmap_provider_iface_init (HirProviderInterface *iface)
+{
+  iface->sync_async = hir_jmap_provider_sync_async;
+  iface->sync_finish = hir_jmap_provider_sync_finish;
+  iface->fetch_body_async = hir_jmap_provider_fetch_body_async;
+  iface->fetch_body_finish = hir_jmap_provider_fetch_body_finish;
+  iface->fetch_attachment_async = hir_jmap_provider_fetch_attachment_async;
+  iface->fetch_attachment_finish = hir_jmap_provider_fetch_attachment_finish;
+  iface->set_flags_async = hir_jmap_provider_set_flags_async;
+  iface->set_flags_finish = hir_jmap_provider_set_flags_finish;
+  iface->start_watching = hir_jmap_provider_start_watching;
+  iface->stop_watching = hir_jmap_provider_stop_watching;
+  iface->set_password = hir_jmap_provider_set_password;
+}
