@@ -12,6 +12,7 @@
 #include "hir-message.h"
 #include "hir-message-body.h"
 #include "hir-message-list.h"
+#include "hir-provider.h"
 #include "hir-store.h"
 
 G_BEGIN_DECLS
@@ -125,6 +126,20 @@ void            hir_engine_add_account_async        (HirEngine           *self,
 gboolean        hir_engine_add_account_finish       (HirEngine           *self,
                                                      GAsyncResult        *result,
                                                      GError             **error);
+/* Stops syncing the account and forgets it: accounts.conf, its password in the keyring
+ * (not a password command), its cached messages and attachment files. */
+void            hir_engine_remove_account_async     (HirEngine           *self,
+                                                     HirAccount          *account,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+gboolean        hir_engine_remove_account_finish    (HirEngine           *self,
+                                                     GAsyncResult        *result,
+                                                     GError             **error);
+/* The provider of an account, or NULL before its first sync started (tests tune it:
+ * poll interval, EventSource address). */
+HirProvider    *hir_engine_get_provider             (HirEngine           *self,
+                                                     HirAccount          *account);
 /* After an authentication failure: store the new password and sync again. */
 void            hir_engine_set_password_async       (HirEngine           *self,
                                                      HirAccount          *account,

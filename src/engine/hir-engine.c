@@ -1,0 +1,1979 @@
+/* hir-engine.c: the one context object of Hirondelle's engine
+ *
+ * Copyright 2026 Hirondelle developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "hir-account-config.h"
+#include "hir-engine.h"
+#include "hir-error.h"
+#include "hir-jmap-provider.h"
+#include "hir-secrets.h"
+
+/* Retries after a network failure: 5 s, doubling, at most every 5 minutes. */
+#define RETRY_FIRST_SECONDS 5
+#define RETRY_MAX_SECONDS   300
+
+/* Everything the engine keeps per account. Reference-counted (g_rc_box) because async
+ * callbacks may outlive the account's removal; they hold a reference and check `dead`
+ * before touching anything. */
+typedef struct
+{
+  HirEngine *engine;        /* not owned; valid while !dead */
+  gboolean dead;
+
+  HirAccount *account;
+  HirProvider *provider;
+  GListStore *folders;      /* NULL until somebody asks */
+
+  /* Cancelled by hir_engine_stop() and when the slot dies. */
+  GCancellable *cancellable;
+
+  /* Password lookup in flight; tasks waiting for the provider. */
+  gboolean preparing;
+  GPtrArray *provider_waiters;
+
+  /* One sync runs; at most one more is pending, however many changes are announced. */
+  gboolean running;
+  gboolean pending;
+  GPtrArray *waiters;
+  GPtrArray *pending_waiters;
+
+  gboolean watching;
+  gboolean auth_failed;
+  guint retry_source;
+  guint backoff;
+} AccountSlot;
+
+struct _HirEngine
+{
+  GObject parent_instance;
+
+  char *config_dir;
+  char *data_dir;
+  char *cache_dir;
+
+  HirStore *store;
+  GListStore *accounts;
+  GHashTable *slots;        /* account id → AccountSlot */
+  gboolean started;
+};
+
+G_DEFINE_FINAL_TYPE (HirEngine, hir_engine, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_CONFIG_DIR,
+  PROP_DATA_DIR,
+  PROP_CACHE_DIR,
+  PROP_STORE,
+  PROP_ACCOUNTS,
+  N_PROPS
+};
+
+enum {
+  SYNC_ERROR,
+  SYNC_FINISHED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void request_sync (AccountSlot *slot,
+                          GTask       *waiter);
+
+/* Account slots */
+
+static void
+fail_tasks (GPtrArray    *tasks,
+            const GError *error)
+{
+  g_autoptr(GPtrArray) steal = NULL;
+
+  if (tasks == NULL || tasks->len == 0)
+    return;
+  /* Completing a task may start another request that appends to the same array. */
+  steal = g_ptr_array_copy (tasks, NULL, NULL);
+  g_ptr_array_set_free_func (steal, g_object_unref);
+  g_ptr_array_set_free_func (tasks, NULL);
+  g_ptr_array_set_size (tasks, 0);
+  g_ptr_array_set_free_func (tasks, g_object_unref);
+  for (guint i = 0; i < steal->len; i++)
+    {
+      if (error != NULL)
+        g_task_return_error (g_ptr_array_index (steal, i), g_error_copy (error));
+      else
+        g_task_return_boolean (g_ptr_array_index (steal, i), TRUE);
+    }
+}
+
+static void
+account_slot_clear (AccountSlot *slot)
+{
+  g_clear_object (&slot->account);
+  g_clear_object (&slot->provider);
+  g_clear_object (&slot->folders);
+  g_clear_object (&slot->cancellable);
+  g_clear_pointer (&slot->provider_waiters, g_ptr_array_unref);
+  g_clear_pointer (&slot->waiters, g_ptr_array_unref);
+  g_clear_pointer (&slot->pending_waiters, g_ptr_array_unref);
+}
+
+static AccountSlot *
+account_slot_ref (AccountSlot *slot)
+{
+  return g_rc_box_acquire (slot);
+}
+
+static void
+account_slot_unref (AccountSlot *slot)
+{
+  g_rc_box_release_full (slot, (GDestroyNotify) account_slot_clear);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AccountSlot, account_slot_unref)
+
+static AccountSlot *
+account_slot_new (HirEngine  *engine,
+                  HirAccount *account)
+{
+  AccountSlot *slot = g_rc_box_new0 (AccountSlot);
+
+  slot->engine = engine;
+  slot->account = g_object_ref (account);
+  slot->cancellable = g_cancellable_new ();
+  slot->provider_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  slot->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  slot->pending_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  return slot;
+}
+
+/* Cancels everything running for the account; waiting callers get CANCELLED. */
+static void
+account_slot_halt (AccountSlot *slot)
+{
+  g_autoptr(GError) cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                     "Syncing was stopped");
+
+  g_cancellable_cancel (slot->cancellable);
+  g_clear_object (&slot->cancellable);
+  slot->cancellable = g_cancellable_new ();
+  g_clear_handle_id (&slot->retry_source, g_source_remove);
+
+  if (slot->provider != NULL && slot->watching)
+    hir_provider_stop_watching (slot->provider);
+  slot->watching = FALSE;
+  slot->preparing = FALSE;
+  slot->pending = FALSE;
+  if (slot->running)
+    {
+      slot->running = FALSE;
+      hir_account_set_syncing (slot->account, FALSE);
+    }
+  fail_tasks (slot->provider_waiters, cancelled);
+  fail_tasks (slot->waiters, cancelled);
+  fail_tasks (slot->pending_waiters, cancelled);
+}
+
+/* Called when the slot leaves the engine's table. */
+static void
+account_slot_kill (AccountSlot *slot)
+{
+  account_slot_halt (slot);
+  if (slot->provider != NULL)
+    g_signal_handlers_disconnect_by_data (slot->provider, slot);
+  slot->dead = TRUE;
+  slot->engine = NULL;
+  account_slot_unref (slot);
+}
+
+static AccountSlot *
+find_slot (HirEngine  *self,
+           const char *account_id)
+{
+  return account_id != NULL ? g_hash_table_lookup (self->slots, account_id) : NULL;
+}
+
+/* Providers: the one place that knows which protocol an account speaks. */
+
+static HirProvider *
+make_provider (HirEngine   *self,
+               HirAccount  *account,
+               const char  *password,
+               GError     **error)
+{
+  switch (hir_account_get_kind (account))
+    {
+    case HIR_ACCOUNT_KIND_JMAP:
+      if (hir_account_get_jmap_url (account) == NULL || *hir_account_get_jmap_url (account) == '\0')
+        break;
+      return HIR_PROVIDER (hir_jmap_provider_new (account, self->store, password));
+
+    case HIR_ACCOUNT_KIND_IMAP:
+      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
+                   "IMAP accounts are not supported yet (%s)", hir_account_get_id (account));
+      return NULL;
+
+    default:
+      break;
+    }
+
+  g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
+               "The account %s has no server address", hir_account_get_id (account));
+  return NULL;
+}
+
+static void
+remote_changed_cb (HirProvider *provider,
+                   AccountSlot *slot)
+{
+  /* A poll or push after a refused password would only be refused again. */
+  if (slot->dead || slot->auth_failed)
+    return;
+  request_sync (slot, NULL);
+}
+
+static void
+install_provider (AccountSlot *slot,
+                  HirProvider *provider)
+{
+  if (slot->provider != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (slot->provider, slot);
+      hir_provider_stop_watching (slot->provider);
+      slot->watching = FALSE;
+    }
+  g_set_object (&slot->provider, provider);
+  g_signal_connect (provider, "remote-changed", G_CALLBACK (remote_changed_cb), slot);
+}
+
+static void
+lookup_password_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(AccountSlot) slot = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *password = NULL;
+  g_autoptr(HirProvider) provider = NULL;
+
+  password = hir_secrets_lookup_finish (result, &error);
+  if (slot->dead || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  slot->preparing = FALSE;
+
+  if (password != NULL)
+    provider = make_provider (slot->engine, slot->account, password, &error);
+  if (provider == NULL)
+    {
+      fail_tasks (slot->provider_waiters, error);
+      return;
+    }
+
+  install_provider (slot, provider);
+  fail_tasks (slot->provider_waiters, NULL);
+}
+
+/* Completes when the account has a provider (the password looked up first). */
+static void
+ensure_provider_async (AccountSlot         *slot,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, ensure_provider_async);
+  if (slot->provider != NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+
+  g_ptr_array_add (slot->provider_waiters, task);
+  if (!slot->preparing)
+    {
+      slot->preparing = TRUE;
+      hir_secrets_lookup_async (slot->account, slot->cancellable, lookup_password_cb,
+                                account_slot_ref (slot));
+    }
+}
+
+static gboolean
+ensure_provider_finish (GAsyncResult  *result,
+                        GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Sync scheduling */
+
+static void run_sync (AccountSlot *slot);
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  AccountSlot *slot = user_data;
+
+  slot->retry_source = 0;
+  request_sync (slot, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_retry (AccountSlot *slot)
+{
+  slot->backoff = slot->backoff == 0 ? RETRY_FIRST_SECONDS
+                                     : MIN (slot->backoff * 2, RETRY_MAX_SECONDS);
+  g_debug ("%s: retrying in %u s", hir_account_get_id (slot->account), slot->backoff);
+  g_clear_handle_id (&slot->retry_source, g_source_remove);
+  slot->retry_source = g_timeout_add_seconds (slot->backoff, retry_cb, slot);
+}
+
+/* Failures that a retry cannot fix: they wait for the user (new password, trusting a
+ * certificate, fixing the account). */
+static gboolean
+error_needs_user (const GError *error)
+{
+  return g_error_matches (error, HIR_ERROR, HIR_ERROR_AUTH_FAILED) ||
+         g_error_matches (error, HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED) ||
+         g_error_matches (error, HIR_ERROR, HIR_ERROR_CONFIG) ||
+         g_error_matches (error, HIR_ERROR, HIR_ERROR_NO_SECRET_SERVICE);
+}
+
+static void
+sync_finished (AccountSlot  *slot,
+               const GError *error)
+{
+  HirEngine *self = slot->engine;
+
+  slot->running = FALSE;
+  hir_account_set_syncing (slot->account, FALSE);
+
+  if (error == NULL)
+    {
+      slot->backoff = 0;
+      slot->auth_failed = FALSE;
+      g_clear_handle_id (&slot->retry_source, g_source_remove);
+      fail_tasks (slot->waiters, NULL);
+      g_signal_emit (self, signals[SYNC_FINISHED], 0, slot->account);
+      if (slot->dead)
+        return;
+
+      /* Watching starts after the first good sync, so push and polls only ever ask for
+       * deltas. */
+      if (self->started && !slot->watching && slot->provider != NULL)
+        {
+          slot->watching = TRUE;
+          hir_provider_start_watching (slot->provider);
+        }
+    }
+  else
+    {
+      g_debug ("%s: sync failed: %s", hir_account_get_id (slot->account), error->message);
+      hir_account_set_status_from_error (slot->account, error);
+      fail_tasks (slot->waiters, error);
+      g_signal_emit (self, signals[SYNC_ERROR], 0, slot->account, error);
+      if (slot->dead)
+        return;
+
+      if (error_needs_user (error))
+        {
+          slot->auth_failed = g_error_matches (error, HIR_ERROR, HIR_ERROR_AUTH_FAILED);
+          if (slot->provider != NULL && slot->watching)
+            hir_provider_stop_watching (slot->provider);
+          slot->watching = FALSE;
+          slot->pending = FALSE;
+          fail_tasks (slot->pending_waiters, error);
+          return;
+        }
+
+      if (self->started)
+        schedule_retry (slot);
+    }
+
+  if (slot->pending)
+    {
+      g_autoptr(GPtrArray) next = slot->pending_waiters;
+
+      slot->pending = FALSE;
+      slot->pending_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_extend_and_steal (slot->waiters, g_steal_pointer (&next));
+      run_sync (slot);
+    }
+}
+
+static void
+provider_sync_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(AccountSlot) slot = user_data;
+  g_autoptr(GError) error = NULL;
+
+  hir_provider_sync_finish (HIR_PROVIDER (object), result, &error);
+  if (slot->dead || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  sync_finished (slot, error);
+}
+
+static void
+sync_provider_ready_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(AccountSlot) slot = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!ensure_provider_finish (result, &error))
+    {
+      if (slot->dead || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      sync_finished (slot, error);
+      return;
+    }
+  if (slot->dead)
+    return;
+
+  hir_provider_sync_async (slot->provider, slot->cancellable, provider_sync_cb,
+                           account_slot_ref (slot));
+}
+
+static void
+run_sync (AccountSlot *slot)
+{
+  slot->running = TRUE;
+  g_clear_handle_id (&slot->retry_source, g_source_remove);
+  hir_account_set_syncing (slot->account, TRUE);
+  ensure_provider_async (slot, slot->cancellable, sync_provider_ready_cb,
+                         account_slot_ref (slot));
+}
+
+/* Asks for a sync; @waiter (may be NULL) completes when a sync that started after this
+ * call has finished. */
+static void
+request_sync (AccountSlot *slot,
+              GTask       *waiter)
+{
+  if (slot->running)
+    {
+      slot->pending = TRUE;
+      if (waiter != NULL)
+        g_ptr_array_add (slot->pending_waiters, waiter);
+      return;
+    }
+  if (waiter != NULL)
+    g_ptr_array_add (slot->waiters, waiter);
+  run_sync (slot);
+}
+
+/* Folder models */
+
+static gboolean
+same_items (GListModel *model,
+            GPtrArray  *items)
+{
+  if (g_list_model_get_n_items (model) != items->len)
+    return FALSE;
+  for (guint i = 0; i < items->len; i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (model, i);
+
+      if (item != g_ptr_array_index (items, i))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+list_folders_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(AccountSlot) slot = user_data;
+  g_autoptr(GPtrArray) fresh = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GError) error = NULL;
+  GListModel *model;
+
+  fresh = hir_store_list_folders_finish (HIR_STORE (object), result, &error);
+  if (slot->dead || slot->folders == NULL)
+    return;
+  if (fresh == NULL)
+    {
+      g_warning ("Cannot list the folders of %s: %s", hir_account_get_id (slot->account),
+                 error->message);
+      return;
+    }
+
+  /* Keep the HirFolder objects the UI already holds (its selection, its bindings) and
+   * refresh them in place; only new folders get new objects. */
+  model = G_LIST_MODEL (slot->folders);
+  items = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < fresh->len; i++)
+    {
+      HirFolder *folder = g_ptr_array_index (fresh, i);
+      HirFolder *keep = NULL;
+
+      for (guint j = 0; j < g_list_model_get_n_items (model) && keep == NULL; j++)
+        {
+          g_autoptr(HirFolder) old = g_list_model_get_item (model, j);
+
+          if (g_strcmp0 (hir_folder_get_remote_id (old), hir_folder_get_remote_id (folder)) == 0)
+            keep = g_steal_pointer (&old);
+        }
+      if (keep != NULL)
+        hir_folder_update_from (keep, folder);
+      g_ptr_array_add (items, keep != NULL ? keep : g_object_ref (folder));
+    }
+
+  if (!same_items (model, items))
+    g_list_store_splice (slot->folders, 0, g_list_model_get_n_items (model), items->pdata,
+                         items->len);
+}
+
+static void
+refresh_folders (AccountSlot *slot)
+{
+  hir_store_list_folders_async (slot->engine->store, hir_account_get_id (slot->account), NULL,
+                                list_folders_cb, account_slot_ref (slot));
+}
+
+static void
+folders_changed_cb (HirStore   *store,
+                    const char *account_id,
+                    HirEngine  *self)
+{
+  AccountSlot *slot = find_slot (self, account_id);
+
+  if (slot != NULL && slot->folders != NULL)
+    refresh_folders (slot);
+}
+
+/* GObject */
+
+static void
+hir_engine_dispose (GObject *object)
+{
+  HirEngine *self = (HirEngine *) object;
+
+  if (self->slots != NULL)
+    {
+      GHashTableIter iter;
+      gpointer key;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, self->slots);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          g_hash_table_iter_steal (&iter);
+          g_free (key);
+          account_slot_kill (value);
+        }
+    }
+  if (self->store != NULL)
+    g_signal_handlers_disconnect_by_data (self->store, self);
+  g_clear_object (&self->store);
+  g_clear_object (&self->accounts);
+
+  G_OBJECT_CLASS (hir_engine_parent_class)->dispose (object);
+}
+
+static void
+hir_engine_finalize (GObject *object)
+{
+  HirEngine *self = (HirEngine *) object;
+
+  g_clear_pointer (&self->slots, g_hash_table_unref);
+  g_clear_pointer (&self->config_dir, g_free);
+  g_clear_pointer (&self->data_dir, g_free);
+  g_clear_pointer (&self->cache_dir, g_free);
+
+  G_OBJECT_CLASS (hir_engine_parent_class)->finalize (object);
+}
+
+static void
+hir_engine_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  HirEngine *self = HIR_ENGINE (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG_DIR:
+      g_value_set_string (value, self->config_dir);
+      break;
+    case PROP_DATA_DIR:
+      g_value_set_string (value, self->data_dir);
+      break;
+    case PROP_CACHE_DIR:
+      g_value_set_string (value, self->cache_dir);
+      break;
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+    case PROP_ACCOUNTS:
+      g_value_set_object (value, self->accounts);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hir_engine_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  HirEngine *self = HIR_ENGINE (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG_DIR:
+      self->config_dir = g_value_dup_string (value);
+      break;
+    case PROP_DATA_DIR:
+      self->data_dir = g_value_dup_string (value);
+      break;
+    case PROP_CACHE_DIR:
+      self->cache_dir = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hir_engine_constructed (GObject *object)
+{
+  HirEngine *self = (HirEngine *) object;
+  g_autofree char *db = NULL;
+
+  G_OBJECT_CLASS (hir_engine_parent_class)->constructed (object);
+
+  db = g_build_filename (self->data_dir, "hirondelle.db", NULL);
+  self->store = hir_store_new (db);
+  g_signal_connect (self->store, "folders-changed", G_CALLBACK (folders_changed_cb), self);
+}
+
+static void
+hir_engine_class_init (HirEngineClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hir_engine_dispose;
+  object_class->finalize = hir_engine_finalize;
+  object_class->get_property = hir_engine_get_property;
+  object_class->set_property = hir_engine_set_property;
+  object_class->constructed = hir_engine_constructed;
+
+  properties[PROP_CONFIG_DIR] =
+    g_param_spec_string ("config-dir", NULL, NULL, NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_DATA_DIR] =
+    g_param_spec_string ("data-dir", NULL, NULL, NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_CACHE_DIR] =
+    g_param_spec_string ("cache-dir", NULL, NULL, NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, HIR_TYPE_STORE,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  properties[PROP_ACCOUNTS] =
+    g_param_spec_object ("accounts", NULL, NULL, G_TYPE_LIST_MODEL,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[SYNC_ERROR] =
+    g_signal_new ("sync-error",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, HIR_TYPE_ACCOUNT, G_TYPE_ERROR);
+  signals[SYNC_FINISHED] =
+    g_signal_new ("sync-finished",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, HIR_TYPE_ACCOUNT);
+}
+
+static void
+hir_engine_init (HirEngine *self)
+{
+  self->accounts = g_list_store_new (HIR_TYPE_ACCOUNT);
+  self->slots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+HirEngine *
+hir_engine_new (const char *config_dir,
+                const char *data_dir,
+                const char *cache_dir)
+{
+  g_return_val_if_fail (config_dir != NULL, NULL);
+  g_return_val_if_fail (data_dir != NULL, NULL);
+  g_return_val_if_fail (cache_dir != NULL, NULL);
+
+  return g_object_new (HIR_TYPE_ENGINE,
+                       "config-dir", config_dir,
+                       "data-dir", data_dir,
+                       "cache-dir", cache_dir,
+                       NULL);
+}
+
+HirEngine *
+hir_engine_new_default (void)
+{
+  g_autofree char *config = g_build_filename (g_get_user_config_dir (), "hirondelle", NULL);
+  g_autofree char *data = g_build_filename (g_get_user_data_dir (), "hirondelle", NULL);
+  g_autofree char *cache = g_build_filename (g_get_user_cache_dir (), "hirondelle", NULL);
+
+  return hir_engine_new (config, data, cache);
+}
+
+/* Opening */
+
+static char *
+accounts_path (HirEngine *self)
+{
+  return g_build_filename (self->config_dir, "accounts.conf", NULL);
+}
+
+static gboolean
+make_directories (HirEngine  *self,
+                  GError    **error)
+{
+  const char *dirs[] = { self->config_dir, self->data_dir, self->cache_dir };
+
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    if (g_mkdir_with_parents (dirs[i], 0700) != 0)
+      {
+        int saved = errno;
+
+        g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, "Cannot create %s: %s", dirs[i],
+                     g_strerror (saved));
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static void
+add_slot (HirEngine  *self,
+          HirAccount *account)
+{
+  g_hash_table_insert (self->slots, g_strdup (hir_account_get_id (account)),
+                       account_slot_new (self, account));
+}
+
+/* accounts.conf is a few hundred bytes read once: reading it on the calling thread costs
+ * less than a thread hop. */
+static gboolean
+load_accounts (HirEngine  *self,
+               GError    **error)
+{
+  g_autofree char *path = accounts_path (self);
+  g_autoptr(GPtrArray) accounts = hir_account_config_load (path, error);
+
+  if (accounts == NULL)
+    return FALSE;
+
+  g_list_store_remove_all (self->accounts);
+  for (guint i = 0; i < accounts->len; i++)
+    {
+      HirAccount *account = g_ptr_array_index (accounts, i);
+
+      if (find_slot (self, hir_account_get_id (account)) != NULL)
+        continue;
+      add_slot (self, account);
+      g_list_store_append (self->accounts, account);
+    }
+  return TRUE;
+}
+
+static gboolean
+save_accounts (HirEngine  *self,
+               GError    **error)
+{
+  g_autofree char *path = accounts_path (self);
+  g_autoptr(GPtrArray) accounts = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->accounts)); i++)
+    g_ptr_array_add (accounts, g_list_model_get_item (G_LIST_MODEL (self->accounts), i));
+  return hir_account_config_save (path, accounts, error);
+}
+
+static void
+store_open_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HirEngine *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_open_finish (HIR_STORE (object), result, &error) ||
+      !load_accounts (self, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+hir_engine_open_async (HirEngine           *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (HIR_IS_ENGINE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_engine_open_async);
+
+  if (!make_directories (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  hir_store_open_async (self->store, cancellable, store_open_cb, g_steal_pointer (&task));
+}
+
+gboolean
+hir_engine_open_finish (HirEngine     *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+hir_engine_open_sync (HirEngine     *self,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  g_return_val_if_fail (HIR_IS_ENGINE (self), FALSE);
+
+  return make_directories (self, error) &&
+         hir_store_open_sync (self->store, cancellable, error) &&
+         load_accounts (self, error);
+}
+
+HirStore *
+hir_engine_get_store (HirEngine *self)
+{
+  g_return_val_if_fail (HIR_IS_ENGINE (self), NULL);
+
+  return self->store;
+}
+
+GListModel *
+hir_engine_get_accounts (HirEngine *self)
+{
+  g_return_val_if_fail (HIR_IS_ENGINE (self), NULL);
+
+  return G_LIST_MODEL (self->accounts);
+}
+
+HirAccount *
+hir_engine_find_account (HirEngine  *self,
+                         const char *id_or_address)
+{
+  GListModel *model;
+
+  g_return_val_if_fail (HIR_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (id_or_address != NULL, NULL);
+
+  model = G_LIST_MODEL (self->accounts);
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(HirAccount) account = g_list_model_get_item (model, i);
+
+      if (g_strcmp0 (hir_account_get_id (account), id_or_address) == 0)
+        return account;
+    }
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(HirAccount) account = g_list_model_get_item (model, i);
+      const char *address = hir_account_get_address (account);
+
+      if (address != NULL && g_ascii_strcasecmp (address, id_or_address) == 0)
+        return account;
+    }
+  return NULL;
+}
+
+HirProvider *
+hir_engine_get_provider (HirEngine  *self,
+                         HirAccount *account)
+{
+  AccountSlot *slot;
+
+  g_return_val_if_fail (HIR_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (HIR_IS_ACCOUNT (account), NULL);
+
+  slot = find_slot (self, hir_account_get_id (account));
+  return slot != NULL ? slot->provider : NULL;
+}
+
+/* Starting and stopping */
+
+void
+hir_engine_start (HirEngine *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_if_fail (HIR_IS_ENGINE (self));
+
+  if (self->started)
+    return;
+  self->started = TRUE;
+
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    request_sync (value, NULL);
+}
+
+void
+hir_engine_stop (HirEngine *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_if_fail (HIR_IS_ENGINE (self));
+
+  self->started = FALSE;
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    account_slot_halt (value);
+}
+
+static AccountSlot *
+slot_for_task (HirEngine  *self,
+               HirAccount *account,
+               GTask      *task)
+{
+  AccountSlot *slot = find_slot (self, hir_account_get_id (account));
+
+  if (slot == NULL)
+    g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
+                             "There is no account %s", hir_account_get_id (account));
+  return slot;
+}
+
+void
+hir_engine_sync_account_async (HirEngine           *self,
+                               HirAccount          *account,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GTask *task;
+  AccountSlot *slot;
+
+  g_return_if_fail (HIR_IS_ENGINE (self));
+  g_return_if_fail (HIR_IS_ACCOUNT (account));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_engine_sync_account_async);
+
+  slot = slot_for_task (self, account, task);
+  if (slot == NULL)
+    {
+      g_object_unref (task);
+      return;
+    }
+  /* A manual sync is the user saying "try again": it runs even after a refusal. */
+  request_sync (slot, task);
+}
+
+gboolean
+hir_engine_sync_account_finish (HirEngine     *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+GListModel *
+hir_engine_get_folders (HirEngine  *self,
+                        HirAccount *account)
+{
+  AccountSlot *slot;
+
+  g_return_val_if_fail (HIR_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (HIR_IS_ACCOUNT (account), NULL);
+
+  slot = find_slot (self, hir_account_get_id (account));
+  g_return_val_if_fail (slot != NULL, NULL);
+
+  if (slot->folders == NULL)
+    {
+      slot->folders = g_list_store_new (HIR_TYPE_FOLDER);
+      refresh_folders (slot);
+    }
+  return G_LIST_MODEL (slot->folders);
+}
+
+HirMessageList *
+hir_engine_open_folder (HirEngine *self,
+                        HirFolder *folder)
+{
+  g_return_val_if_fail (HIR_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (HIR_IS_FOLDER (folder), NULL);
+
+  return hir_message_list_new (self->store, hir_folder_get_id (folder));
+}
+
+/* Bodies */
+
+typedef struct
+{
+  AccountSlot *slot;
+  HirMessage *message;
+  HirAttachment *attachment;
+  HirMessageFlags flags;
+  HirMessageFlags old_flags;
+  GBytes *bytes;
+  char *path;
+} Request;
+
+static void
+request_free (Request *request)
+{
+  g_clear_pointer (&request->slot, account_slot_unref);
+  g_clear_object (&request->message);
+  g_clear_object (&request->attachment);
+  g_clear_pointer (&request->bytes, g_bytes_unref);
+  g_clear_pointer (&request->path, g_free);
+  g_free (request);
+}
+
+/* A task for one message of a known account; NULL (task completed) if unknown. */
+static GTask *
+new_request_task (HirEngine           *self,
+                  HirMessage          *message,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data,
+                  gpointer             source_tag)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  AccountSlot *slot = find_slot (self, hir_message_get_account_id (message));
+  Request *request;
+
+  g_task_set_source_tag (task, source_tag);
+  if (slot == NULL)
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
+                               "The message belongs to no configured account");
+      return NULL;
+    }
+
+  request = g_new0 (Request, 1);
+  request->slot = account_slot_ref (slot);
+  request->message = g_object_ref (message);
+  g_task_set_task_data (task, request, (GDestroyNotify) request_free);
+  return g_steal_pointer (&task);
+}
+
+static void
+save_body_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* The reader still gets the body; it is only not cached for next time. */
+  if (!hir_store_save_body_finish (HIR_STORE (object), result, &error))
+    g_warning ("Cannot cache a message body: %s", error->message);
+  g_task_return_pointer (task, g_object_ref (g_object_get_data (G_OBJECT (task), "hir-body")),
+                         g_object_unref);
+}
+
+static void
+fetch_body_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HirEngine *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(HirMessageBody) body = NULL;
+  g_autoptr(GError) error = NULL;
+
+  body = hir_provider_fetch_body_finish (HIR_PROVIDER (object), result, &error);
+  if (body == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_object_set_data_full (G_OBJECT (task), "hir-body", g_object_ref (body), g_object_unref);
+  hir_store_save_body_async (self->store, hir_message_get_id (request->message), body,
+                             g_task_get_cancellable (task), save_body_cb,
+                             g_steal_pointer (&task));
+}
+
+static void
+body_provider_ready_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!ensure_provider_finish (result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (request->slot->dead)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The account was removed");
+      return;
+    }
+  hir_provider_fetch_body_async (request->slot->provider, request->message,
+                                 g_task_get_cancellable (task), fetch_body_cb,
+                                 g_steal_pointer (&task));
+}
+
+static void
+load_cached_body_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(HirMessageBody) body = NULL;
+  g_autoptr(GError) error = NULL;
+
+  body = hir_store_load_body_finish (HIR_STORE (object), result, &error);
+  if (body != NULL)
+    {
+      g_task_return_pointer (task, g_steal_pointer (&body), g_object_unref);
+      return;
+    }
+  if (error != NULL)
+    g_debug ("No cached body: %s", error->message);
+  if (request->slot->dead)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The account was removed");
+      return;
+    }
+  ensure_provider_async (request->slot, g_task_get_cancellable (task), body_provider_ready_cb,
+                         g_steal_pointer (&task));
+}
+
+void
+hir_engine_load_body_async (HirEngine           *self,
+                            HirMessage          *message,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (HIR_IS_ENGINE (self));
+  g_return_if_fail (HIR_IS_MESSAGE (message));
+
+  task = new_request_task (self, message, cancellable, callback, user_data,
+                           hir_engine_load_body_async);
+  if (task == NULL)
+    return;
+  hir_store_load_body_async (self->store, hir_message_get_id (message), cancellable,
+                             load_cached_body_cb, task);
+}
+
+HirMessageBody *
+hir_engine_load_body_finish (HirEngine     *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Attachments */
+
+static char *
+attachment_cache_path (HirEngine     *self,
+                       HirMessage    *message,
+                       HirAttachment *attachment)
+{
+  g_autofree char *account = g_uri_escape_string (hir_message_get_account_id (message), "@+",
+                                                  FALSE);
+  g_autofree char *name = g_compute_checksum_for_string (G_CHECKSUM_SHA256,
+                                                         hir_attachment_get_blob_id (attachment),
+                                                         -1);
+
+  /* Blob ids are the server's and may hold anything; their hash is a safe file name. */
+  return g_build_filename (self->cache_dir, account, name, NULL);
+}
+
+static void
+write_attachment_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
+    g_warning ("Cannot cache an attachment in %s: %s", request->path, error->message);
+  g_task_return_pointer (task, g_bytes_ref (request->bytes), (GDestroyNotify) g_bytes_unref);
+}
+
+static void
+fetch_attachment_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GFile) parent = NULL;
+
+  request->bytes = hir_provider_fetch_attachment_finish (HIR_PROVIDER (object), result, &error);
+  if (request->bytes == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  file = g_file_new_for_path (request->path);
+  parent = g_file_get_parent (file);
+  if (g_mkdir_with_parents (g_file_peek_path (parent), 0700) != 0)
+    {
+      g_warning ("Cannot create %s", g_file_peek_path (parent));
+      g_task_return_pointer (task, g_bytes_ref (request->bytes), (GDestroyNotify) g_bytes_unref);
+      return;
+    }
+  /* g_file_replace writes a temporary file and renames it: a crash never leaves half an
+   * attachment under the final name. */
+  g_file_replace_contents_bytes_async (file, request->bytes, NULL, FALSE,
+                                       G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
+                                       g_task_get_cancellable (task), write_attachment_cb,
+                                       g_steal_pointer (&task));
+}
+
+static void
+attachment_provider_ready_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!ensure_provider_finish (result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (request->slot->dead)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The account was removed");
+      return;
+    }
+  hir_provider_fetch_attachment_async (request->slot->provider, request->message,
+                                       request->attachment, g_task_get_cancellable (task),
+                                       fetch_attachment_cb, g_steal_pointer (&task));
+}
+
+static void
+load_cached_attachment_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  bytes = g_file_load_bytes_finish (G_FILE (object), result, NULL, &error);
+  if (bytes != NULL)
+    {
+      g_task_return_pointer (task, g_steal_pointer (&bytes), (GDestroyNotify) g_bytes_unref);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (request->slot->dead)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The account was removed");
+      return;
+    }
+  ensure_provider_async (request->slot, g_task_get_cancellable (task),
+                         attachment_provider_ready_cb, g_steal_pointer (&task));
+}
+
+void
+hir_engine_load_attachment_async (HirEngine           *self,
+                                  HirMessage          *message,
+                                  HirAttachment       *attachment,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  GTask *task;
+  Request *request;
+  g_autoptr(GFile) file = NULL;
+
+  g_return_if_fail (HIR_IS_ENGINE (self));
+  g_return_if_fail (HIR_IS_MESSAGE (message));
+  g_return_if_fail (HIR_IS_ATTACHMENT (attachment));
+
+  task = new_request_task (self, message, cancellable, callback, user_data,
+                           hir_engine_load_attachment_async);
+  if (task == NULL)
+    return;
+  request = g_task_get_task_data (task);
+  request->attachment = g_object_ref (attachment);
+  request->path = attachment_cache_path (self, message, attachment);
+
+  file = g_file_new_for_path (request->path);
+  g_file_load_bytes_async (file, cancellable, load_cached_attachment_cb, task);
+}
+
+GBytes *
+hir_engine_load_attachment_finish (HirEngine     *self,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Flags */
+
+static void
+revert_flags_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *server_error = g_object_steal_data (G_OBJECT (task), "hir-error");
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_set_flags_finish (HIR_STORE (object), result, &error))
+    g_warning ("Cannot put back a message's flags: %s", error->message);
+  g_task_return_error (task, server_error);
+}
+
+static void
+remote_flags_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HirEngine *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (hir_provider_set_flags_finish (HIR_PROVIDER (object), result, &error))
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* The server said no: the list must not keep showing what did not happen. */
+  hir_message_set_flags (request->message, request->old_flags);
+  g_object_set_data (G_OBJECT (task), "hir-error", g_steal_pointer (&error));
+  hir_store_set_flags_async (self->store, hir_message_get_id (request->message),
+                             request->old_flags, NULL, revert_flags_cb, g_steal_pointer (&task));
+}
+
+static void
+flags_provider_ready_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!ensure_provider_finish (result, &error) || request->slot->dead)
+    {
+      HirEngine *self = g_task_get_source_object (task);
+
+      if (error == NULL)
+        error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The account was removed");
+      hir_message_set_flags (request->message, request->old_flags);
+      g_object_set_data (G_OBJECT (task), "hir-error", g_steal_pointer (&error));
+      hir_store_set_flags_async (self->store, hir_message_get_id (request->message),
+                                 request->old_flags, NULL, revert_flags_cb,
+                                 g_steal_pointer (&task));
+      return;
+    }
+  hir_provider_set_flags_async (request->slot->provider, request->message, request->flags,
+                                g_task_get_cancellable (task), remote_flags_cb,
+                                g_steal_pointer (&task));
+}
+
+static void
+local_flags_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_set_flags_finish (HIR_STORE (object), result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  hir_message_set_flags (request->message, request->flags);
+  ensure_provider_async (request->slot, g_task_get_cancellable (task), flags_provider_ready_cb,
+                         g_steal_pointer (&task));
+}
+
+void
+hir_engine_set_flags_async (HirEngine           *self,
+                            HirMessage          *message,
+                            HirMessageFlags      flags,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  GTask *task;
+  Request *request;
+
+  g_return_if_fail (HIR_IS_ENGINE (self));
+  g_return_if_fail (HIR_IS_MESSAGE (message));
+
+  task = new_request_task (self, message, cancellable, callback, user_data,
+                           hir_engine_set_flags_async);
+  if (task == NULL)
+    return;
+  request = g_task_get_task_data (task);
+  request->flags = flags;
+  request->old_flags = hir_message_get_flags (message);
+
+  /* The store first, so every list shows the change at once. */
+  hir_store_set_flags_async (self->store, hir_message_get_id (message), flags, cancellable,
+                             local_flags_cb, task);
+}
+
+gboolean
+hir_engine_set_flags_finish (HirEngine     *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Adding, removing, passwords */
+
+typedef struct
+{
+  HirAccount *account;
+  char *password;
+  HirProvider *provider;
+  gboolean secret_stored;
+  GError *error;
+} AddAccount;
+
+static void
+add_account_free (AddAccount *add)
+{
+  g_clear_object (&add->account);
+  if (add->password != NULL)
+    memset (add->password, 0, strlen (add->password));
+  g_clear_pointer (&add->password, g_free);
+  g_clear_object (&add->provider);
+  g_clear_error (&add->error);
+  g_free (add);
+}
+
+static void
+clear_secret_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  HirAccount *account = task_data;
+  g_autoptr(GError) error = NULL;
+
+  /* libsecret has no async clear in our API: a worker thread keeps the main loop free. */
+  if (!hir_secrets_clear_sync (account, cancellable, &error))
+    g_debug ("Cannot remove the password of %s: %s", hir_account_get_id (account),
+             error->message);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+clear_secret_async (HirAccount          *account,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, clear_secret_async);
+  g_task_set_task_data (task, g_object_ref (account), g_object_unref);
+  g_task_run_in_thread (task, clear_secret_thread);
+}
+
+static void
+add_rollback_done_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  AddAccount *add = g_task_get_task_data (task);
+
+  g_task_return_error (task, g_steal_pointer (&add->error));
+}
+
+static void
+add_rollback_store_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  AddAccount *add = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_clear_account_finish (HIR_STORE (object), result, &error))
+    g_warning ("Cannot forget the messages of %s: %s", hir_account_get_id (add->account),
+               error->message);
+  if (add->secret_stored)
+    clear_secret_async (add->account, add_rollback_done_cb, g_steal_pointer (&task));
+  else
+    g_task_return_error (task, g_steal_pointer (&add->error));
+}
+
+/* Undoes what a failed add left behind: nothing of the account may stay. */
+static void
+add_rollback (GTask  *task,
+              GError *error)
+{
+  HirEngine *self = g_task_get_source_object (task);
+  AddAccount *add = g_task_get_task_data (task);
+
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    hir_account_set_status_from_error (add->account, error);
+  add->error = error;
+  if (add->provider != NULL)
+    hir_provider_stop_watching (add->provider);
+  hir_store_clear_account_async (self->store, hir_account_get_id (add->account), NULL,
+                                 add_rollback_store_cb, task);
+}
+
+static void
+add_verified_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GTask *task = user_data;
+  HirEngine *self = g_task_get_source_object (task);
+  AddAccount *add = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  AccountSlot *slot;
+
+  hir_account_set_syncing (add->account, FALSE);
+  if (!hir_provider_sync_finish (HIR_PROVIDER (object), result, &error))
+    {
+      add_rollback (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (find_slot (self, hir_account_get_id (add->account)) != NULL)
+    {
+      add_rollback (task, g_error_new (HIR_ERROR, HIR_ERROR_CONFIG,
+                                       "The account %s already exists",
+                                       hir_account_get_id (add->account)));
+      return;
+    }
+
+  g_list_store_append (self->accounts, add->account);
+  if (!save_accounts (self, &error))
+    {
+      guint position;
+
+      if (g_list_store_find (self->accounts, add->account, &position))
+        g_list_store_remove (self->accounts, position);
+      add_rollback (task, g_steal_pointer (&error));
+      return;
+    }
+
+  add_slot (self, add->account);
+  slot = find_slot (self, hir_account_get_id (add->account));
+  install_provider (slot, add->provider);
+  if (self->started)
+    {
+      slot->watching = TRUE;
+      hir_provider_start_watching (slot->provider);
+    }
+  g_signal_emit (self, signals[SYNC_FINISHED], 0, add->account);
+
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+add_verify (GTask *task)
+{
+  HirEngine *self = g_task_get_source_object (task);
+  AddAccount *add = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  add->provider = make_provider (self, add->account, add->password, &error);
+  if (add->provider == NULL)
+    {
+      add_rollback (task, g_steal_pointer (&error));
+      return;
+    }
+  /* The first sync is the verification: session (login, certificate), then folders
+   * and messages, which the user wants next anyway. */
+  hir_account_set_syncing (add->account, TRUE);
+  hir_provider_sync_async (add->provider, g_task_get_cancellable (task), add_verified_cb, task);
+}
+
+static void
+add_password_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GTask *task = user_data;
+  AddAccount *add = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  add->password = hir_secrets_lookup_finish (result, &error);
+  if (add->password == NULL)
+    {
+      add_rollback (task, g_steal_pointer (&error));
+      return;
+    }
+  add_verify (task);
+}
+
+static void
+add_secret_stored_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  GTask *task = user_data;
+  AddAccount *add = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_secrets_store_finish (result, &error))
+    {
+      add_rollback (task, g_steal_pointer (&error));
+      return;
+    }
+  add->secret_stored = TRUE;
+  add_verify (task);
+}
+
+void
+hir_engine_add_account_async (HirEngine           *self,
+                              HirAccount          *account,
+                              const char          *password,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GTask *task;
+  AddAccount *add;
+  const char *command;
+
+  g_return_if_fail (HIR_IS_ENGINE (self));
+  g_return_if_fail (HIR_IS_ACCOUNT (account));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_engine_add_account_async);
+
+  if (hir_account_get_id (account) == NULL)
+    hir_account_set_id (account, hir_account_get_address (account));
+  if (hir_account_get_id (account) == NULL || *hir_account_get_id (account) == '\0')
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG, "The account has no address");
+      g_object_unref (task);
+      return;
+    }
+  if (find_slot (self, hir_account_get_id (account)) != NULL)
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
+                               "The account %s already exists", hir_account_get_id (account));
+      g_object_unref (task);
+      return;
+    }
+
+  add = g_new0 (AddAccount, 1);
+  add->account = g_object_ref (account);
+  add->password = g_strdup (password);
+  g_task_set_task_data (task, add, (GDestroyNotify) add_account_free);
+
+  command = hir_account_get_password_command (account);
+  if (command != NULL && *command != '\0')
+    {
+      /* The command is the password's home; it is checked by running it. */
+      if (password == NULL)
+        hir_secrets_lookup_async (account, cancellable, add_password_cb, task);
+      else
+        add_verify (task);
+      return;
+    }
+
+  if (password == NULL)
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
+                               "A password or a password command is needed");
+      g_object_unref (task);
+      return;
+    }
+  hir_secrets_store_async (account, password, cancellable, add_secret_stored_cb, task);
+}
+
+gboolean
+hir_engine_add_account_finish (HirEngine     *self,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+remove_cache_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  const char *path = task_data;
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  /* The account's cache folder holds only files named by hashes, no subfolders. */
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (path, name, NULL);
+
+      g_unlink (file);
+    }
+  g_rmdir (path);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+remove_secret_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+remove_cache_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HirAccount *account = g_object_get_data (G_OBJECT (task), "hir-account");
+  const char *command = hir_account_get_password_command (account);
+
+  if (command != NULL && *command != '\0')
+    g_task_return_boolean (task, TRUE);
+  else
+    clear_secret_async (account, remove_secret_cb, g_steal_pointer (&task));
+}
+
+static void
+remove_store_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HirEngine *self = g_task_get_source_object (task);
+  HirAccount *account = g_object_get_data (G_OBJECT (task), "hir-account");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) cache_task = NULL;
+  g_autofree char *escaped = NULL;
+
+  if (!hir_store_clear_account_finish (HIR_STORE (object), result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  escaped = g_uri_escape_string (hir_account_get_id (account), "@+", FALSE);
+  cache_task = g_task_new (NULL, NULL, remove_cache_cb, g_steal_pointer (&task));
+  g_task_set_task_data (cache_task, g_build_filename (self->cache_dir, escaped, NULL), g_free);
+  g_task_run_in_thread (cache_task, remove_cache_thread);
+}
+
+void
+hir_engine_remove_account_async (HirEngine           *self,
+                                 HirAccount          *account,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  AccountSlot *slot;
+  guint position;
+
+  g_return_if_fail (HIR_IS_ENGINE (self));
+  g_return_if_fail (HIR_IS_ACCOUNT (account));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_engine_remove_account_async);
+  g_object_set_data_full (G_OBJECT (task), "hir-account", g_object_ref (account),
+                          g_object_unref);
+
+  slot = find_slot (self, hir_account_get_id (account));
+  if (slot == NULL || !g_list_store_find (self->accounts, account, &position))
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG, "There is no account %s",
+                               hir_account_get_id (account));
+      return;
+    }
+
+  /* The configuration first: once it is saved, the account is gone for the user even if
+   * cleaning its cache fails later. */
+  g_list_store_remove (self->accounts, position);
+  if (!save_accounts (self, &error))
+    {
+      g_list_store_insert (self->accounts, position, account);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  {
+    g_autofree char *key = NULL;
+
+    g_hash_table_steal_extended (self->slots, hir_account_get_id (account),
+                                 (gpointer *) &key, NULL);
+  }
+  account_slot_kill (slot);
+
+  hir_store_clear_account_async (self->store, hir_account_get_id (account), cancellable,
+                                 remove_store_cb, g_steal_pointer (&task));
+}
+
+gboolean
+hir_engine_remove_account_finish (HirEngine     *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+set_password_stored_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  GTask *task = user_data;
+  HirEngine *self = g_task_get_source_object (task);
+  HirAccount *account = g_object_get_data (G_OBJECT (task), "hir-account");
+  const char *password = g_object_get_data (G_OBJECT (task), "hir-password");
+  g_autoptr(GError) error = NULL;
+  AccountSlot *slot;
+
+  if (result != NULL && !hir_secrets_store_finish (result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+
+  slot = slot_for_task (self, account, task);
+  if (slot == NULL)
+    {
+      g_object_unref (task);
+      return;
+    }
+  if (slot->provider != NULL)
+    hir_provider_set_password (slot->provider, password);
+  slot->auth_failed = FALSE;
+  request_sync (slot, task);
+}
+
+static void
+free_password (gpointer data)
+{
+  char *password = data;
+
+  memset (password, 0, strlen (password));
+  g_free (password);
+}
+
+void
+hir_engine_set_password_async (HirEngine           *self,
+                               HirAccount          *account,
+                               const char          *password,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GTask *task;
+  const char *command;
+
+  g_return_if_fail (HIR_IS_ENGINE (self));
+  g_return_if_fail (HIR_IS_ACCOUNT (account));
+  g_return_if_fail (password != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_engine_set_password_async);
+  g_object_set_data_full (G_OBJECT (task), "hir-account", g_object_ref (account),
+                          g_object_unref);
+  g_object_set_data_full (G_OBJECT (task), "hir-password", g_strdup (password), free_password);
+
+  command = hir_account_get_password_command (account);
+  if (command != NULL && *command != '\0')
+    {
+      /* The command stays the source of truth; the new password is used until the
+       * next start. */
+      set_password_stored_cb (NULL, NULL, task);
+      return;
+    }
+  hir_secrets_store_async (account, password, cancellable, set_password_stored_cb, task);
+}
+
+gboolean
+hir_engine_set_password_finish (HirEngine     *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
