@@ -1,0 +1,481 @@
+/* hir-cli.c: the command-line verbs that need no window
+ *
+ * Copyright 2026 Hirondelle developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ *   hirondelle account add --jmap URL --address ADDRESS [--name NAME] [--username USER]
+ *                          [--password-stdin | --password-command CMD]
+ *                          [--trust-certificate sha256:HEX | --trust-this-certificate]
+ *   hirondelle account list
+ *   hirondelle account remove ID
+ *   hirondelle sync [ACCOUNT]
+ *
+ * Exit status (scripts rely on these):
+ *   0  success
+ *   1  usage error (unknown verb or option, missing argument, no such account)
+ *   2  the server refused the user name or password
+ *   3  the server is unreachable, or its certificate is not trusted
+ *   4  anything else (no keyring, local storage, server error); stderr says what
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+
+#include "hir-cli.h"
+#include "hir-jmap-client.h"
+#include "hirondelle-engine.h"
+
+enum {
+  EXIT_OK = 0,
+  EXIT_USAGE = 1,
+  EXIT_AUTH = 2,
+  EXIT_UNREACHABLE = 3,
+  EXIT_OTHER = 4,
+};
+
+gboolean
+hir_cli_handles (int    argc,
+                 char **argv)
+{
+  return argc > 1 && (g_strcmp0 (argv[1], "account") == 0 || g_strcmp0 (argv[1], "sync") == 0);
+}
+
+static int
+exit_status_for (const GError *error)
+{
+  if (error->domain == HIR_ERROR)
+    switch ((HirErrorCode) error->code)
+      {
+      case HIR_ERROR_AUTH_FAILED:
+        return EXIT_AUTH;
+      case HIR_ERROR_UNREACHABLE:
+      case HIR_ERROR_OFFLINE:
+      case HIR_ERROR_CERTIFICATE_UNTRUSTED:
+        return EXIT_UNREACHABLE;
+      default:
+        break;
+      }
+  return EXIT_OTHER;
+}
+
+static int
+fail (const char   *what,
+      const GError *error)
+{
+  g_printerr ("hirondelle: %s: %s\n", what, error->message);
+  if (g_error_matches (error, HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED))
+    g_printerr ("hirondelle: if you know this is your server's certificate, add the account "
+                "again with --trust-certificate or --trust-this-certificate\n");
+  return exit_status_for (error);
+}
+
+static int
+usage (GOptionContext *context,
+       const char     *message)
+{
+  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+
+  if (message != NULL)
+    g_printerr ("hirondelle: %s\n\n", message);
+  g_printerr ("%s", help);
+  return EXIT_USAGE;
+}
+
+/* Async calls from a command-line verb: iterate the default context until done. */
+static void
+store_result_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+static HirEngine *
+open_engine (int *status)
+{
+  g_autoptr(HirEngine) engine = hir_engine_new_default ();
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_engine_open_sync (engine, NULL, &error))
+    {
+      *status = fail ("cannot open the mail store", error);
+      return NULL;
+    }
+  return g_steal_pointer (&engine);
+}
+
+/* Reads one line from stdin; with a terminal, without echoing it. */
+static char *
+read_password (GError **error)
+{
+  struct termios saved;
+  gboolean tty = isatty (STDIN_FILENO);
+  g_autoptr(GString) line = g_string_new (NULL);
+  int c;
+
+  if (tty)
+    {
+      struct termios quiet;
+
+      g_printerr ("Password: ");
+      tcgetattr (STDIN_FILENO, &saved);
+      quiet = saved;
+      quiet.c_lflag &= ~ECHO;
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+
+  while ((c = getchar ()) != EOF && c != '\n')
+    g_string_append_c (line, (char) c);
+
+  if (tty)
+    {
+      tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+      g_printerr ("\n");
+    }
+
+  if (line->len > 0 && line->str[line->len - 1] == '\r')
+    g_string_truncate (line, line->len - 1);
+  if (line->len == 0)
+    {
+      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "No password on standard input");
+      return NULL;
+    }
+  return g_string_free (g_steal_pointer (&line), FALSE);
+}
+
+static void
+count_folders (HirEngine  *engine,
+               HirAccount *account,
+               gboolean    per_folder)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) folders = NULL;
+  g_autoptr(GError) error = NULL;
+  guint total = 0;
+  guint unread = 0;
+
+  hir_store_list_folders_async (hir_engine_get_store (engine), hir_account_get_id (account),
+                                NULL, store_result_cb, &result);
+  folders = hir_store_list_folders_finish (hir_engine_get_store (engine), wait_for (&result),
+                                           &error);
+  if (folders == NULL)
+    {
+      g_printerr ("hirondelle: cannot count the folders of %s: %s\n",
+                  hir_account_get_id (account), error->message);
+      return;
+    }
+
+  for (guint i = 0; i < folders->len; i++)
+    {
+      HirFolder *folder = g_ptr_array_index (folders, i);
+
+      total += hir_folder_get_total_count (folder);
+      unread += hir_folder_get_unread_count (folder);
+      if (per_folder)
+        g_print ("  %-20s %6u messages, %u unread\n", hir_folder_get_name (folder),
+                 hir_folder_get_total_count (folder), hir_folder_get_unread_count (folder));
+    }
+  g_print ("%s: %u folders, %u messages, %u unread\n", hir_account_get_id (account),
+           folders->len, total, unread);
+}
+
+/* account add */
+
+static int
+trust_this_certificate (HirAccount *account,
+                        const char *url)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *fingerprint = NULL;
+  g_autofree char *reasons = NULL;
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  const char *host = uri ? g_uri_get_host (uri) : url;
+  GTlsCertificateFlags errors = 0;
+
+  hir_jmap_fetch_certificate_async (url, NULL, store_result_cb, &result);
+  fingerprint = hir_jmap_fetch_certificate_finish (wait_for (&result), &errors, &error);
+  if (fingerprint == NULL)
+    return fail ("cannot fetch the server's certificate", error);
+
+  if (errors == 0)
+    {
+      g_print ("The certificate of %s is trusted by this system; nothing to pin.\n", host);
+      return EXIT_OK;
+    }
+
+  reasons = hir_jmap_describe_certificate_errors (errors);
+  /* Said plainly, because from now on this exact certificate is accepted for the
+   * account whatever else is wrong with it. */
+  g_print ("Trusting the certificate that %s presented (%s):\n  %s\n", host, reasons,
+           fingerprint);
+  hir_account_set_trusted_certificate (account, fingerprint);
+  return EXIT_OK;
+}
+
+static int
+account_add (int    argc,
+             char **argv)
+{
+  g_autofree char *jmap_url = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *username = NULL;
+  g_autofree char *password_command = NULL;
+  g_autofree char *trust_certificate = NULL;
+  gboolean password_stdin = FALSE;
+  gboolean trust_this = FALSE;
+  const GOptionEntry entries[] = {
+    { "jmap", 0, 0, G_OPTION_ARG_STRING, &jmap_url, "JMAP server or session URL", "URL" },
+    { "address", 0, 0, G_OPTION_ARG_STRING, &address, "E-mail address", "ADDRESS" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Your name, as shown in From", "NAME" },
+    { "username", 0, 0, G_OPTION_ARG_STRING, &username, "Login, if not the address", "USER" },
+    { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &password_stdin,
+      "Read the password from standard input (stored in the keyring)", NULL },
+    { "password-command", 0, 0, G_OPTION_ARG_STRING, &password_command,
+      "Shell command that prints the password (nothing stored)", "CMD" },
+    { "trust-certificate", 0, 0, G_OPTION_ARG_STRING, &trust_certificate,
+      "Accept the server certificate with this fingerprint", "sha256:HEX" },
+    { "trust-this-certificate", 0, 0, G_OPTION_ARG_NONE, &trust_this,
+      "Accept the certificate the server presents now (prints it)", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("— add a mail account");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HirEngine) engine = NULL;
+  g_autoptr(HirAccount) account = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *password = NULL;
+  int status = EXIT_OK;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_help_enabled (context, TRUE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage (context, error->message);
+  if (argc > 1)
+    return usage (context, "unexpected arguments");
+  if (jmap_url == NULL || address == NULL)
+    return usage (context, "--jmap and --address are required");
+  if (password_stdin == (password_command != NULL))
+    return usage (context, "give exactly one of --password-stdin and --password-command");
+  if (trust_certificate != NULL && trust_this)
+    return usage (context, "give at most one of --trust-certificate and --trust-this-certificate");
+  if (trust_certificate != NULL && !g_str_has_prefix (trust_certificate, "sha256:"))
+    return usage (context, "--trust-certificate takes sha256:HEX");
+
+  account = hir_account_new (HIR_ACCOUNT_KIND_JMAP, address);
+  hir_account_set_id (account, address);
+  hir_account_set_jmap_url (account, jmap_url);
+  if (name != NULL)
+    hir_account_set_display_name (account, name);
+  if (username != NULL)
+    hir_account_set_username (account, username);
+  if (password_command != NULL)
+    hir_account_set_password_command (account, password_command);
+  if (trust_certificate != NULL)
+    hir_account_set_trusted_certificate (account, trust_certificate);
+
+  if (password_stdin && (password = read_password (&error)) == NULL)
+    return fail ("cannot read the password", error);
+
+  if (trust_this && (status = trust_this_certificate (account, jmap_url)) != EXIT_OK)
+    return status;
+
+  engine = open_engine (&status);
+  if (engine == NULL)
+    return status;
+  if (hir_engine_find_account (engine, address) != NULL)
+    {
+      g_printerr ("hirondelle: the account %s already exists\n", address);
+      return EXIT_USAGE;
+    }
+
+  g_printerr ("Signing in to %s and fetching the folders…\n", jmap_url);
+  hir_engine_add_account_async (engine, account, password, NULL, store_result_cb, &result);
+  if (!hir_engine_add_account_finish (engine, wait_for (&result), &error))
+    {
+      g_autofree char *what = g_strdup_printf ("cannot add %s", address);
+
+      return fail (what, error);
+    }
+
+  g_print ("Added %s.\n", hir_account_get_id (account));
+  count_folders (engine, account, FALSE);
+  return EXIT_OK;
+}
+
+/* account list, account remove */
+
+static int
+account_list (int    argc,
+              char **argv)
+{
+  g_autoptr(HirEngine) engine = NULL;
+  GListModel *accounts;
+  int status = EXIT_OK;
+
+  if (argc > 1)
+    {
+      g_printerr ("hirondelle: account list takes no arguments\n");
+      return EXIT_USAGE;
+    }
+  engine = open_engine (&status);
+  if (engine == NULL)
+    return status;
+
+  accounts = hir_engine_get_accounts (engine);
+  for (guint i = 0; i < g_list_model_get_n_items (accounts); i++)
+    {
+      g_autoptr(HirAccount) account = g_list_model_get_item (accounts, i);
+      const char *url = hir_account_get_jmap_url (account);
+
+      g_print ("%s\t%s\t%s%s\n", hir_account_get_id (account),
+               hir_account_get_address (account) ? hir_account_get_address (account) : "",
+               hir_account_get_kind (account) == HIR_ACCOUNT_KIND_JMAP ? "jmap " : "imap ",
+               url != NULL ? url : (hir_account_get_imap_host (account)
+                                    ? hir_account_get_imap_host (account) : ""));
+    }
+  return EXIT_OK;
+}
+
+static int
+account_remove (int    argc,
+                char **argv)
+{
+  g_autoptr(HirEngine) engine = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  HirAccount *account;
+  int status = EXIT_OK;
+
+  if (argc != 2)
+    {
+      g_printerr ("Usage: hirondelle account remove ID\n");
+      return EXIT_USAGE;
+    }
+  engine = open_engine (&status);
+  if (engine == NULL)
+    return status;
+
+  account = hir_engine_find_account (engine, argv[1]);
+  if (account == NULL)
+    {
+      g_printerr ("hirondelle: there is no account %s\n", argv[1]);
+      return EXIT_USAGE;
+    }
+
+  g_object_ref (account);
+  hir_engine_remove_account_async (engine, account, NULL, store_result_cb, &result);
+  if (!hir_engine_remove_account_finish (engine, wait_for (&result), &error))
+    {
+      g_object_unref (account);
+      return fail ("cannot remove the account", error);
+    }
+  g_print ("Removed %s and its cached mail.\n", hir_account_get_id (account));
+  g_object_unref (account);
+  return EXIT_OK;
+}
+
+/* sync */
+
+static int
+sync_accounts (int    argc,
+               char **argv)
+{
+  g_autoptr(HirEngine) engine = NULL;
+  g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func (g_object_unref);
+  GListModel *accounts;
+  int status = EXIT_OK;
+
+  if (argc > 2)
+    {
+      g_printerr ("Usage: hirondelle sync [ACCOUNT]\n");
+      return EXIT_USAGE;
+    }
+  engine = open_engine (&status);
+  if (engine == NULL)
+    return status;
+
+  accounts = hir_engine_get_accounts (engine);
+  if (argc == 2)
+    {
+      HirAccount *account = hir_engine_find_account (engine, argv[1]);
+
+      if (account == NULL)
+        {
+          g_printerr ("hirondelle: there is no account %s\n", argv[1]);
+          return EXIT_USAGE;
+        }
+      g_ptr_array_add (targets, g_object_ref (account));
+    }
+  else
+    for (guint i = 0; i < g_list_model_get_n_items (accounts); i++)
+      g_ptr_array_add (targets, g_list_model_get_item (accounts, i));
+
+  if (targets->len == 0)
+    {
+      g_printerr ("hirondelle: no accounts; add one with “hirondelle account add”\n");
+      return EXIT_USAGE;
+    }
+
+  /* One after the other: the output stays readable and the exit status is the first
+   * failure's. */
+  for (guint i = 0; i < targets->len; i++)
+    {
+      HirAccount *account = g_ptr_array_index (targets, i);
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+
+      hir_engine_sync_account_async (engine, account, NULL, store_result_cb, &result);
+      if (!hir_engine_sync_account_finish (engine, wait_for (&result), &error))
+        {
+          g_autofree char *what = g_strdup_printf ("cannot sync %s", hir_account_get_id (account));
+          int failed = fail (what, error);
+
+          if (status == EXIT_OK)
+            status = failed;
+          continue;
+        }
+      count_folders (engine, account, TRUE);
+    }
+  return status;
+}
+
+int
+hir_cli_run (int    argc,
+             char **argv)
+{
+  g_return_val_if_fail (hir_cli_handles (argc, argv), EXIT_USAGE);
+
+  /* No GSettings, no D-Bus activation, no display: a script in cron must work. */
+  if (g_str_equal (argv[1], "sync"))
+    return sync_accounts (argc - 1, argv + 1);
+
+  if (argc < 3)
+    {
+      g_printerr ("Usage: hirondelle account add|list|remove …\n");
+      return EXIT_USAGE;
+    }
+  if (g_str_equal (argv[2], "add"))
+    return account_add (argc - 2, argv + 2);
+  if (g_str_equal (argv[2], "list"))
+    return account_list (argc - 2, argv + 2);
+  if (g_str_equal (argv[2], "remove"))
+    return account_remove (argc - 2, argv + 2);
+
+  g_printerr ("hirondelle: unknown command “account %s”; use add, list or remove\n", argv[2]);
+  return EXIT_USAGE;
+}
