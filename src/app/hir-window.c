@@ -1,0 +1,899 @@
+/* hir-window.c
+ *
+ * Copyright 2026 Hirondelle developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "hir-folder-row.h"
+#include "hir-message-row.h"
+#include "hir-reader.h"
+#include "hir-settings.h"
+#include "hir-window.h"
+
+struct _HirWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  HirEngine            *engine;
+  GSettings            *settings;
+
+  GtkTreeListModel     *folder_tree;
+  GtkSingleSelection   *folder_selection;
+  HirFolder            *folder;
+  HirAccount           *account;
+  HirMessageList       *messages;
+  GtkSingleSelection   *message_selection;
+  HirMessage           *pending_message;
+  guint                 mark_read_source;
+
+  /* Template widgets */
+  AdwToastOverlay      *toast_overlay;
+  GtkStack             *main_stack;
+  AdwStatusPage        *error_page;
+  AdwLeaflet           *leaflet;
+  AdwLeaflet           *content_leaflet;
+  GtkWidget            *sidebar_pane;
+  GtkWidget            *list_pane;
+  GtkWidget            *reader_pane;
+  GtkListView          *sidebar_list;
+  GtkListView          *message_list;
+  GtkStack             *list_stack;
+  AdwWindowTitle       *list_title;
+  GtkSpinner           *sync_spinner;
+  GtkRevealer          *banner;
+  GtkLabel             *banner_label;
+  GtkButton            *banner_password_button;
+  HirReader            *reader;
+};
+
+G_DEFINE_FINAL_TYPE (HirWindow, hir_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_ENGINE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+show_toast (HirWindow  *self,
+            const char *text)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+}
+
+/* Account status: the banner above the list and the spinner in its header. */
+
+static const char *
+describe_status (HirAccountStatus status)
+{
+  switch (status)
+    {
+    case HIR_ACCOUNT_STATUS_AUTH_FAILED:
+      return _("The server did not accept the password.");
+    case HIR_ACCOUNT_STATUS_CERTIFICATE_UNTRUSTED:
+      return _("The server’s certificate is not trusted.");
+    case HIR_ACCOUNT_STATUS_UNREACHABLE:
+      return _("The server cannot be reached.");
+    case HIR_ACCOUNT_STATUS_OFFLINE:
+      return _("You are offline.");
+    case HIR_ACCOUNT_STATUS_ONLINE:
+    default:
+      return NULL;
+    }
+}
+
+static void
+update_account_status (HirWindow *self)
+{
+  HirAccountStatus status;
+  const char *message;
+  g_autofree char *text = NULL;
+  gboolean show;
+
+  if (self->account == NULL)
+    {
+      gtk_revealer_set_reveal_child (self->banner, FALSE);
+      gtk_spinner_set_spinning (self->sync_spinner, FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->sync_spinner), FALSE);
+      return;
+    }
+
+  status = hir_account_get_status (self->account);
+  message = hir_account_get_status_message (self->account);
+
+  /* "Offline" with no reason is only "not connected yet"; anything with a reason is a
+   * failure the user must see, never a silent log line. */
+  show = status != HIR_ACCOUNT_STATUS_ONLINE &&
+         (status != HIR_ACCOUNT_STATUS_OFFLINE || (message != NULL && message[0] != '\0'));
+  if (show)
+    {
+      const char *what = describe_status (status);
+
+      if (message != NULL && message[0] != '\0' && g_strcmp0 (message, what) != 0)
+        text = g_strdup_printf ("%s %s", what, message);
+      else
+        text = g_strdup (what);
+      gtk_label_set_text (self->banner_label, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->banner_password_button),
+                          status == HIR_ACCOUNT_STATUS_AUTH_FAILED);
+  gtk_revealer_set_reveal_child (self->banner, show);
+
+  gtk_spinner_set_spinning (self->sync_spinner, hir_account_get_syncing (self->account));
+  gtk_widget_set_visible (GTK_WIDGET (self->sync_spinner),
+                          hir_account_get_syncing (self->account));
+}
+
+static void
+set_account (HirWindow  *self,
+             HirAccount *account)
+{
+  if (self->account == account)
+    return;
+
+  if (self->account != NULL)
+    g_signal_handlers_disconnect_by_func (self->account, update_account_status, self);
+  g_set_object (&self->account, account);
+  if (self->account != NULL)
+    {
+      g_signal_connect_swapped (self->account, "notify::status",
+                                G_CALLBACK (update_account_status), self);
+      g_signal_connect_swapped (self->account, "notify::status-message",
+                                G_CALLBACK (update_account_status), self);
+      g_signal_connect_swapped (self->account, "notify::syncing",
+                                G_CALLBACK (update_account_status), self);
+    }
+  update_account_status (self);
+}
+
+/* Messages */
+
+static void
+flags_set_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(HirWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_engine_set_flags_finish (HIR_ENGINE (object), result, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not change the message: %s"),
+                                               error->message);
+      show_toast (self, text);
+    }
+}
+
+static void
+set_message_flags (HirWindow       *self,
+                   HirMessage      *message,
+                   HirMessageFlags  flags)
+{
+  if (flags == hir_message_get_flags (message))
+    return;
+  hir_engine_set_flags_async (self->engine, message, flags, NULL, flags_set_cb,
+                              g_object_ref (self));
+}
+
+static gboolean
+mark_read_cb (gpointer user_data)
+{
+  HirWindow *self = user_data;
+  HirMessage *message = hir_reader_get_message (self->reader);
+
+  self->mark_read_source = 0;
+  if (message != NULL && !hir_message_get_seen (message))
+    set_message_flags (self, message, hir_message_get_flags (message) | HIR_MESSAGE_FLAG_SEEN);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+open_message (HirWindow  *self,
+              HirMessage *message)
+{
+  guint delay = 0;
+
+  g_clear_handle_id (&self->mark_read_source, g_source_remove);
+  hir_reader_set_message (self->reader, message);
+  if (message == NULL || hir_message_get_seen (message))
+    return;
+
+  /* Opening marks it read, at once or after the delay the user chose. */
+  if (self->settings != NULL)
+    delay = g_settings_get_uint (self->settings, "mark-read-delay");
+  if (delay == 0)
+    mark_read_cb (self);
+  else
+    self->mark_read_source = g_timeout_add (delay, mark_read_cb, self);
+}
+
+static void
+pending_message_loaded_cb (HirWindow *self)
+{
+  g_autoptr(HirMessage) message = g_steal_pointer (&self->pending_message);
+
+  g_signal_handlers_disconnect_by_func (message, pending_message_loaded_cb, self);
+  if (hir_message_get_loaded (message) &&
+      gtk_single_selection_get_selected_item (self->message_selection) == (gpointer) message)
+    open_message (self, message);
+}
+
+static void
+message_selection_changed_cb (HirWindow *self)
+{
+  HirMessage *message = gtk_single_selection_get_selected_item (self->message_selection);
+
+  if (self->pending_message != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->pending_message, pending_message_loaded_cb, self);
+      g_clear_object (&self->pending_message);
+    }
+
+  /* A placeholder row has no message yet: open it when its page arrives. */
+  if (message != NULL && !hir_message_get_loaded (message))
+    {
+      self->pending_message = g_object_ref (message);
+      g_signal_connect_swapped (message, "notify::loaded",
+                                G_CALLBACK (pending_message_loaded_cb), self);
+      return;
+    }
+
+  if (message != hir_reader_get_message (self->reader))
+    open_message (self, message);
+}
+
+static void
+message_activated_cb (HirWindow   *self,
+                      guint        position,
+                      GtkListView *list)
+{
+  gtk_single_selection_set_selected (self->message_selection, position);
+  message_selection_changed_cb (self);
+  if (adw_leaflet_get_folded (self->content_leaflet))
+    adw_leaflet_set_visible_child (self->content_leaflet, self->reader_pane);
+}
+
+static void
+update_list_page (HirWindow *self)
+{
+  const char *page = "list";
+
+  if (self->messages == NULL)
+    page = "none";
+  else if (g_list_model_get_n_items (G_LIST_MODEL (self->messages)) == 0 &&
+           !hir_message_list_get_loading (self->messages))
+    page = "empty";
+  gtk_stack_set_visible_child_name (self->list_stack, page);
+}
+
+static void
+show_folder (HirWindow *self,
+             HirFolder *folder)
+{
+  HirAccount *account = NULL;
+
+  if (self->folder == folder)
+    return;
+
+  open_message (self, NULL);
+  if (self->messages != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->messages, update_list_page, self);
+      g_signal_handlers_disconnect_by_func (self->message_selection,
+                                            message_selection_changed_cb, self);
+    }
+  g_clear_object (&self->message_selection);
+  g_clear_object (&self->messages);
+  g_set_object (&self->folder, folder);
+
+  if (folder != NULL)
+    {
+      self->messages = hir_engine_open_folder (self->engine, folder);
+      self->message_selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->messages)));
+      gtk_single_selection_set_autoselect (self->message_selection, FALSE);
+      gtk_single_selection_set_can_unselect (self->message_selection, TRUE);
+      gtk_single_selection_set_selected (self->message_selection, GTK_INVALID_LIST_POSITION);
+      g_signal_connect_swapped (self->message_selection, "notify::selected-item",
+                                G_CALLBACK (message_selection_changed_cb), self);
+      g_signal_connect_swapped (self->messages, "items-changed",
+                                G_CALLBACK (update_list_page), self);
+      g_signal_connect_swapped (self->messages, "notify::loading",
+                                G_CALLBACK (update_list_page), self);
+      account = hir_engine_find_account (self->engine, hir_folder_get_account_id (folder));
+      adw_window_title_set_title (self->list_title, hir_folder_get_name (folder));
+      adw_window_title_set_subtitle (self->list_title,
+                                     account != NULL ? hir_account_get_address (account) : NULL);
+    }
+  else
+    {
+      adw_window_title_set_title (self->list_title, "");
+      adw_window_title_set_subtitle (self->list_title, NULL);
+    }
+
+  gtk_list_view_set_model (self->message_list, GTK_SELECTION_MODEL (self->message_selection));
+  set_account (self, account);
+  update_list_page (self);
+}
+
+/* Sidebar */
+
+static GListModel *
+create_folder_model (gpointer item,
+                     gpointer user_data)
+{
+  HirWindow *self = user_data;
+
+  if (HIR_IS_ACCOUNT (item))
+    return g_object_ref (hir_engine_get_folders (self->engine, HIR_ACCOUNT (item)));
+  return NULL;
+}
+
+static HirFolder *
+folder_at (HirWindow *self,
+           guint      position)
+{
+  g_autoptr(GtkTreeListRow) row = g_list_model_get_item (G_LIST_MODEL (self->folder_tree), position);
+  gpointer item = row != NULL ? gtk_tree_list_row_get_item (row) : NULL;
+
+  if (HIR_IS_FOLDER (item))
+    return item;
+  g_clear_object (&item);
+  return NULL;
+}
+
+static void
+folder_selection_changed_cb (HirWindow *self)
+{
+  guint position = gtk_single_selection_get_selected (self->folder_selection);
+  g_autoptr(HirFolder) folder = NULL;
+
+  if (position == GTK_INVALID_LIST_POSITION)
+    return;
+  folder = folder_at (self, position);
+  if (folder != NULL)
+    show_folder (self, folder);
+}
+
+static void
+select_default_folder (HirWindow *self)
+{
+  guint n_items = g_list_model_get_n_items (G_LIST_MODEL (self->folder_tree));
+  guint first_folder = GTK_INVALID_LIST_POSITION;
+
+  if (gtk_single_selection_get_selected (self->folder_selection) != GTK_INVALID_LIST_POSITION)
+    return;
+
+  /* The first account's inbox, else its first folder. */
+  for (guint i = 0; i < n_items; i++)
+    {
+      g_autoptr(HirFolder) folder = folder_at (self, i);
+
+      if (folder == NULL)
+        continue;
+      if (first_folder == GTK_INVALID_LIST_POSITION)
+        first_folder = i;
+      if (hir_folder_get_role (folder) == HIR_FOLDER_ROLE_INBOX)
+        {
+          gtk_single_selection_set_selected (self->folder_selection, i);
+          return;
+        }
+    }
+  if (first_folder != GTK_INVALID_LIST_POSITION)
+    gtk_single_selection_set_selected (self->folder_selection, first_folder);
+}
+
+static void
+folder_activated_cb (HirWindow   *self,
+                     guint        position,
+                     GtkListView *list)
+{
+  g_autoptr(HirFolder) folder = folder_at (self, position);
+
+  if (folder == NULL)
+    return;
+  gtk_single_selection_set_selected (self->folder_selection, position);
+  if (adw_leaflet_get_folded (self->leaflet))
+    adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (self->content_leaflet));
+}
+
+static void
+accounts_changed_cb (HirWindow *self)
+{
+  GListModel *accounts = hir_engine_get_accounts (self->engine);
+
+  if (g_list_model_get_n_items (accounts) == 0)
+    gtk_stack_set_visible_child_name (self->main_stack, "no-accounts");
+  else
+    gtk_stack_set_visible_child_name (self->main_stack, "mail");
+}
+
+/* Sync */
+
+static void
+sync_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Failures reach the user through the account's status (banner, sidebar icon) and
+   * the engine's sync-error signal; nothing else to do here. */
+  if (!hir_engine_sync_account_finish (HIR_ENGINE (object), result, &error))
+    g_debug ("Sync failed: %s", error->message);
+}
+
+static void
+sync_error_cb (HirWindow  *self,
+               HirAccount *account,
+               GError     *error)
+{
+  /* The banner speaks for the account shown; others get a toast. */
+  if (account != self->account)
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not check mail for %s: %s"),
+                                               hir_account_get_address (account),
+                                               error->message);
+      show_toast (self, text);
+    }
+}
+
+static void
+refresh_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+  GListModel *accounts = hir_engine_get_accounts (self->engine);
+
+  for (guint i = 0; i < g_list_model_get_n_items (accounts); i++)
+    {
+      g_autoptr(HirAccount) account = g_list_model_get_item (accounts, i);
+
+      hir_engine_sync_account_async (self->engine, account, NULL, sync_done_cb, NULL);
+    }
+}
+
+static void
+retry_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+
+  if (self->account == NULL)
+    return;
+  gtk_revealer_set_reveal_child (self->banner, FALSE);
+  hir_engine_sync_account_async (self->engine, self->account, NULL, sync_done_cb, NULL);
+}
+
+static void
+password_set_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(HirWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_engine_set_password_finish (HIR_ENGINE (object), result, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not log in: %s"), error->message);
+      show_toast (self, text);
+    }
+}
+
+static void
+password_response_cb (AdwMessageDialog *dialog,
+                      const char       *response,
+                      HirWindow        *self)
+{
+  GtkEditable *entry = GTK_EDITABLE (adw_message_dialog_get_extra_child (dialog));
+  HirAccount *account = g_object_get_data (G_OBJECT (dialog), "hir-account");
+  const char *password = gtk_editable_get_text (entry);
+
+  if (g_strcmp0 (response, "log-in") == 0 && account != NULL && password[0] != '\0')
+    hir_engine_set_password_async (self->engine, account, password, NULL, password_set_cb,
+                                   g_object_ref (self));
+  gtk_editable_set_text (entry, "");
+}
+
+static void
+password_entry_activate_cb (GtkWidget *dialog)
+{
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "log-in");
+  gtk_window_close (GTK_WINDOW (dialog));
+}
+
+static void
+enter_password_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+  g_autofree char *body = NULL;
+  GtkWidget *dialog;
+  GtkWidget *entry;
+
+  if (self->account == NULL)
+    return;
+
+  body = g_strdup_printf (_("The server did not accept the password for %s. Enter the current password to check for mail again."),
+                          hir_account_get_address (self->account));
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Enter Password"), body);
+  entry = gtk_password_entry_new ();
+  gtk_password_entry_set_show_peek_icon (GTK_PASSWORD_ENTRY (entry), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Password"), -1);
+  g_signal_connect_swapped (entry, "activate", G_CALLBACK (password_entry_activate_cb), dialog);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "log-in", _("_Log In"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "log-in",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "log-in");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "hir-account", g_object_ref (self->account),
+                          g_object_unref);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (password_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  gtk_widget_grab_focus (entry);
+}
+
+static void
+toggle_flag_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+  HirMessage *message = hir_reader_get_message (self->reader);
+
+  if (message == NULL)
+    return;
+  set_message_flags (self, message, hir_message_get_flags (message) ^ HIR_MESSAGE_FLAG_FLAGGED);
+}
+
+static void
+toggle_read_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+  HirMessage *message = hir_reader_get_message (self->reader);
+
+  if (message == NULL)
+    return;
+  g_clear_handle_id (&self->mark_read_source, g_source_remove);
+  set_message_flags (self, message, hir_message_get_flags (message) ^ HIR_MESSAGE_FLAG_SEEN);
+}
+
+static void
+back_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+
+  if (adw_leaflet_get_folded (self->content_leaflet) &&
+      adw_leaflet_get_visible_child (self->content_leaflet) == self->reader_pane)
+    adw_leaflet_navigate (self->content_leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+  else if (adw_leaflet_get_folded (self->leaflet))
+    adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+static void
+search_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  /* Reserved: search arrives with the store's full-text index. */
+}
+
+static void
+update_message_actions (HirWindow *self)
+{
+  gboolean has_message = hir_reader_get_message (self->reader) != NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.toggle-flag", has_message);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.toggle-read", has_message);
+}
+
+/* GtkWindow */
+
+static gboolean
+hir_window_close_request (GtkWindow *window)
+{
+  HirWindow *self = HIR_WINDOW (window);
+  int width, height;
+
+  if (self->settings != NULL)
+    {
+      gtk_window_get_default_size (window, &width, &height);
+      g_settings_delay (self->settings);
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+      g_settings_set_boolean (self->settings, "window-maximized",
+                              gtk_window_is_maximized (window));
+      g_settings_apply (self->settings);
+    }
+
+  return GTK_WINDOW_CLASS (hir_window_parent_class)->close_request (window);
+}
+
+/* GObject */
+
+static void
+hir_window_constructed (GObject *object)
+{
+  HirWindow *self = (HirWindow *)object;
+  GListModel *accounts;
+
+  G_OBJECT_CLASS (hir_window_parent_class)->constructed (object);
+
+  if (self->settings != NULL)
+    {
+      gtk_window_set_default_size (GTK_WINDOW (self),
+                                   g_settings_get_int (self->settings, "window-width"),
+                                   g_settings_get_int (self->settings, "window-height"));
+      if (g_settings_get_boolean (self->settings, "window-maximized"))
+        gtk_window_maximize (GTK_WINDOW (self));
+    }
+
+  if (self->engine == NULL)
+    return;
+
+  hir_reader_set_engine (self->reader, self->engine);
+
+  accounts = hir_engine_get_accounts (self->engine);
+  self->folder_tree = gtk_tree_list_model_new (g_object_ref (accounts), FALSE, TRUE,
+                                               create_folder_model, self, NULL);
+  self->folder_selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->folder_tree)));
+  gtk_single_selection_set_autoselect (self->folder_selection, FALSE);
+  gtk_single_selection_set_selected (self->folder_selection, GTK_INVALID_LIST_POSITION);
+  g_signal_connect_swapped (self->folder_selection, "notify::selected",
+                            G_CALLBACK (folder_selection_changed_cb), self);
+  g_signal_connect_swapped (self->folder_tree, "items-changed",
+                            G_CALLBACK (select_default_folder), self);
+  gtk_list_view_set_model (self->sidebar_list, GTK_SELECTION_MODEL (self->folder_selection));
+
+  g_signal_connect_object (accounts, "items-changed",
+                           G_CALLBACK (accounts_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->engine, "sync-error",
+                           G_CALLBACK (sync_error_cb), self, G_CONNECT_SWAPPED);
+  accounts_changed_cb (self);
+  select_default_folder (self);
+  update_list_page (self);
+}
+
+static void
+hir_window_dispose (GObject *object)
+{
+  HirWindow *self = (HirWindow *)object;
+
+  g_clear_handle_id (&self->mark_read_source, g_source_remove);
+  if (self->pending_message != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->pending_message, pending_message_loaded_cb, self);
+      g_clear_object (&self->pending_message);
+    }
+  set_account (self, NULL);
+  if (self->messages != NULL)
+    g_signal_handlers_disconnect_by_func (self->messages, update_list_page, self);
+  if (self->message_selection != NULL)
+    g_signal_handlers_disconnect_by_func (self->message_selection,
+                                          message_selection_changed_cb, self);
+  if (self->folder_tree != NULL)
+    g_signal_handlers_disconnect_by_func (self->folder_tree, select_default_folder, self);
+  if (self->folder_selection != NULL)
+    g_signal_handlers_disconnect_by_func (self->folder_selection,
+                                          folder_selection_changed_cb, self);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), HIR_TYPE_WINDOW);
+
+  g_clear_object (&self->message_selection);
+  g_clear_object (&self->messages);
+  g_clear_object (&self->folder);
+  g_clear_object (&self->folder_selection);
+  g_clear_object (&self->folder_tree);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->engine);
+
+  G_OBJECT_CLASS (hir_window_parent_class)->dispose (object);
+}
+
+static void
+hir_window_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  HirWindow *self = HIR_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_ENGINE:
+      g_value_set_object (value, self->engine);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hir_window_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  HirWindow *self = HIR_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_ENGINE:
+      self->engine = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+hir_window_class_init (HirWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->constructed = hir_window_constructed;
+  object_class->dispose = hir_window_dispose;
+  object_class->get_property = hir_window_get_property;
+  object_class->set_property = hir_window_set_property;
+
+  window_class->close_request = hir_window_close_request;
+
+  properties[PROP_ENGINE] =
+    g_param_spec_object ("engine", NULL, NULL, HIR_TYPE_ENGINE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (HIR_TYPE_FOLDER_ROW);
+  g_type_ensure (HIR_TYPE_MESSAGE_ROW);
+  g_type_ensure (HIR_TYPE_READER);
+  g_type_ensure (HIR_TYPE_ACCOUNT);
+  g_type_ensure (HIR_TYPE_FOLDER);
+  g_type_ensure (HIR_TYPE_MESSAGE);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/app/hirondelle/Hirondelle/hir-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, error_page);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, content_leaflet);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, sidebar_pane);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, list_pane);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, reader_pane);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, sidebar_list);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, message_list);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, list_stack);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, list_title);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, sync_spinner);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, banner);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, banner_label);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, banner_password_button);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, reader);
+  gtk_widget_class_bind_template_callback (widget_class, folder_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, message_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, update_message_actions);
+
+  gtk_widget_class_install_action (widget_class, "win.refresh", NULL, refresh_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.refresh", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.refresh", NULL);
+
+  gtk_widget_class_install_action (widget_class, "win.retry", NULL, retry_action);
+  gtk_widget_class_install_action (widget_class, "win.enter-password", NULL, enter_password_action);
+
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search", NULL);
+
+  gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
+
+  gtk_widget_class_install_action (widget_class, "message.toggle-flag", NULL, toggle_flag_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, 0, "message.toggle-flag", NULL);
+
+  gtk_widget_class_install_action (widget_class, "message.toggle-read", NULL, toggle_read_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_u, GDK_CONTROL_MASK, "message.toggle-read", NULL);
+}
+
+static void
+hir_window_init (HirWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = hir_settings_new ();
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
+  update_message_actions (self);
+
+#if DEVELOPMENT
+  gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
+#endif
+}
+
+HirWindow *
+hir_window_new (AdwApplication *application,
+                HirEngine      *engine)
+{
+  return g_object_new (HIR_TYPE_WINDOW,
+                       "application", application,
+                       "engine", engine,
+                       NULL);
+}
+
+HirEngine *
+hir_window_get_engine (HirWindow *self)
+{
+  g_return_val_if_fail (HIR_IS_WINDOW (self), NULL);
+
+  return self->engine;
+}
+
+HirFolder *
+hir_window_get_folder (HirWindow *self)
+{
+  g_return_val_if_fail (HIR_IS_WINDOW (self), NULL);
+
+  return self->folder;
+}
+
+void
+hir_window_select_folder (HirWindow *self,
+                          HirFolder *folder)
+{
+  guint n_items;
+
+  g_return_if_fail (HIR_IS_WINDOW (self));
+  g_return_if_fail (HIR_IS_FOLDER (folder));
+
+  n_items = g_list_model_get_n_items (G_LIST_MODEL (self->folder_tree));
+  for (guint i = 0; i < n_items; i++)
+    {
+      g_autoptr(HirFolder) candidate = folder_at (self, i);
+
+      if (candidate == folder)
+        {
+          gtk_single_selection_set_selected (self->folder_selection, i);
+          return;
+        }
+    }
+}
+
+GtkSingleSelection *
+hir_window_get_message_selection (HirWindow *self)
+{
+  g_return_val_if_fail (HIR_IS_WINDOW (self), NULL);
+
+  return self->message_selection;
+}
+
+HirReader *
+hir_window_get_reader (HirWindow *self)
+{
+  g_return_val_if_fail (HIR_IS_WINDOW (self), NULL);
+
+  return self->reader;
+}
+
+void
+hir_window_show_error (HirWindow  *self,
+                       const char *message)
+{
+  g_return_if_fail (HIR_IS_WINDOW (self));
+
+  adw_status_page_set_description (self->error_page, message);
+  gtk_stack_set_visible_child_name (self->main_stack, "error");
+}
