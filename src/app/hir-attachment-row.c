@@ -79,8 +79,12 @@ static void
 hir_attachment_row_dispose (GObject *object)
 {
   HirAttachmentRow *self = (HirAttachmentRow *)object;
+  GtkWidget *child;
 
   gtk_widget_dispose_template (GTK_WIDGET (self), HIR_TYPE_ATTACHMENT_ROW);
+  /* Children without an id are not the template's to clear. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   g_clear_object (&self->attachment);
 
   G_OBJECT_CLASS (hir_attachment_row_parent_class)->dispose (object);

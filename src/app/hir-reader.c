@@ -584,12 +584,16 @@ static void
 hir_reader_dispose (GObject *object)
 {
   HirReader *self = (HirReader *)object;
+  GtkWidget *child;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   if (self->view != NULL)
     hir_message_view_set_part_loader (self->view, NULL, NULL, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), HIR_TYPE_READER);
+  /* Children without an id are not the template's to clear. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   self->view = NULL;
   g_clear_object (&self->body);
   g_clear_object (&self->message);

@@ -387,6 +387,13 @@ select_default_folder (HirWindow *self)
     gtk_single_selection_set_selected (self->folder_selection, first_folder);
 }
 
+static gboolean
+sidebar_item_is_folder (gpointer  this,
+                        GObject  *item)
+{
+  return HIR_IS_FOLDER (item);
+}
+
 static void
 folder_activated_cb (HirWindow   *self,
                      guint        position,
@@ -813,7 +820,16 @@ hir_window_class_init (HirWindowClass *klass)
 static void
 hir_window_init (HirWindow *self)
 {
+  g_autoptr(GtkBuilderScope) scope = gtk_builder_cscope_new ();
+  g_autoptr(GtkListItemFactory) factory = NULL;
+
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* The sidebar's factory needs a closure of ours, so it is made here with a scope. */
+  gtk_builder_cscope_add_callback_symbol (GTK_BUILDER_CSCOPE (scope), "hir_sidebar_item_is_folder",
+                                          G_CALLBACK (sidebar_item_is_folder));
+  factory = gtk_builder_list_item_factory_new_from_resource (scope, "/app/hirondelle/Hirondelle/hir-sidebar-item.ui");
+  gtk_list_view_set_factory (self->sidebar_list, factory);
 
   self->settings = hir_settings_new ();
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
