@@ -6,7 +6,9 @@
 #include "hir-test-util.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 
 #define ACCOUNT "alice@example.test"
 
@@ -300,20 +302,29 @@ test_store_migrate (void)
   g_assert_cmpstr ((const char *) sqlite3_column_text (stmt, 0), ==, "wal");
   sqlite3_finalize (stmt);
 
-  /* Paging a folder must be an index walk, never a sort of the whole folder. */
-  g_assert_cmpint (sqlite3_prepare_v2 (db,
-                                       "EXPLAIN QUERY PLAN SELECT m.id FROM message_folders mf "
-                                       "JOIN messages m ON m.id = mf.message_id WHERE mf.folder_id = 1 "
-                                       "ORDER BY mf.date DESC, mf.message_id DESC LIMIT 64 OFFSET 64",
-                                       -1, &stmt, NULL), ==, SQLITE_OK);
-  while (sqlite3_step (stmt) == SQLITE_ROW)
+  /* Paging a folder must be a walk of the membership index, from either end, never a
+   * sort of the whole folder (the store's queries, in the same shape). */
+  for (guint i = 0; i < 2; i++)
     {
-      const char *detail = (const char *) sqlite3_column_text (stmt, 3);
+      g_autofree char *sql = g_strdup_printf (
+        "EXPLAIN QUERY PLAN SELECT m.id FROM (SELECT message_id, date FROM message_folders "
+        "WHERE folder_id = 1 ORDER BY date %s, message_id %s LIMIT 64 OFFSET 64) mf "
+        "JOIN messages m ON m.id = mf.message_id", i ? "ASC" : "DESC", i ? "ASC" : "DESC");
+      gboolean uses_index = FALSE;
 
-      g_test_message ("plan: %s", detail);
-      g_assert_null (strstr (detail, "TEMP B-TREE"));
+      g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+      while (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          const char *detail = (const char *) sqlite3_column_text (stmt, 3);
+
+          g_test_message ("plan: %s", detail);
+          if (strstr (detail, "COVERING INDEX message_folders_by_date") != NULL)
+            uses_index = TRUE;
+          g_assert_null (strstr (detail, "TEMP B-TREE"));
+        }
+      sqlite3_finalize (stmt);
+      g_assert_true (uses_index);
     }
-  sqlite3_finalize (stmt);
 
   /* A schema newer than this code is refused, not misread. */
   g_assert_cmpint (sqlite3_exec (db, "PRAGMA user_version = 999", NULL, NULL, NULL), ==, SQLITE_OK);
@@ -624,6 +635,62 @@ test_store_readonly (void)
   state = get_state (store, "jmap:Email");
   g_assert_cmpstr (state, ==, "s1");
   g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+}
+
+/* A full disk (here: a file size limit just above the database) fails the write with a
+ * storage error that says so, leaves the last good state, and crashes nothing. In a
+ * subprocess, because the limit cannot be lifted again. */
+static void
+test_store_disk_full (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autofree char *path = make_db_path ();
+      g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+      g_autoptr(HirStore) store = open_store (path);
+      g_autoptr(HirStoreChanges) changes = hir_store_changes_new (ACCOUNT);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *state = NULL;
+      g_autofree char *preview = g_strnfill (2000, 'x');
+      struct rlimit limit;
+      GStatBuf db_stat, wal_stat;
+
+      populate (store);
+      g_assert_cmpint (g_stat (path, &db_stat), ==, 0);
+      if (g_stat (wal, &wal_stat) != 0)
+        wal_stat.st_size = 0;
+
+      for (guint i = 0; i < 2000; i++)
+        {
+          g_autofree char *remote_id = g_strdup_printf ("big%u", i);
+          g_autoptr(HirMessage) message = make_message (remote_id, i, 0);
+          const char *folders[] = { "mb-inbox", NULL };
+
+          hir_message_set_preview (message, preview);
+          hir_store_changes_upsert_message (changes, message, folders);
+        }
+      hir_store_changes_set_state (changes, "jmap:Email", "s2");
+
+      /* Writes past the limit fail with EFBIG instead of killing the process. */
+      signal (SIGXFSZ, SIG_IGN);
+      g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+      limit.rlim_cur = MAX (db_stat.st_size, wal_stat.st_size) + 64 * 1024;
+      g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+
+      g_assert_false (apply (store, changes, &error));
+      g_assert_error (error, HIR_ERROR, HIR_ERROR_STORAGE);
+      g_printerr ("%s\n", error->message);
+      g_clear_error (&error);
+
+      state = get_state (store, "jmap:Email");
+      g_assert_cmpstr (state, ==, "s1");
+      assert_counts (store, "mb-inbox", 3, 2);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*Mail cache*disk*");
 }
 
 static void
@@ -966,6 +1033,24 @@ test_list_placeholders (void)
   ItemsChanged record = { 0, };
 
   fill_inbox (store, 300);
+
+  /* Pages from either end of the folder are windows of the same order. */
+  {
+    g_autoptr(GPtrArray) rows = load_messages (store, hir_folder_get_id (inbox), 290, 64);
+
+    g_assert_cmpuint (rows->len, ==, 10);
+    g_assert_cmpstr (hir_message_get_remote_id (rows->pdata[0]), ==, "m9");
+    g_assert_cmpstr (hir_message_get_remote_id (rows->pdata[9]), ==, "m0");
+    g_clear_pointer (&rows, g_ptr_array_unref);
+    rows = load_messages (store, hir_folder_get_id (inbox), 151, 64);
+    g_assert_cmpuint (rows->len, ==, 64);
+    g_assert_cmpstr (hir_message_get_remote_id (rows->pdata[0]), ==, "m148");
+    g_assert_cmpstr (hir_message_get_remote_id (rows->pdata[63]), ==, "m85");
+    g_clear_pointer (&rows, g_ptr_array_unref);
+    rows = load_messages (store, hir_folder_get_id (inbox), 300, 64);
+    g_assert_cmpuint (rows->len, ==, 0);
+  }
+
   list = hir_message_list_new (store, hir_folder_get_id (inbox));
   g_signal_connect (list, "items-changed", G_CALLBACK (items_changed_cb), &record);
 
@@ -1653,6 +1738,7 @@ main (int   argc,
   g_test_add_func ("/engine/store/apply", test_store_apply);
   g_test_add_func ("/engine/store/apply-atomic", test_store_apply_atomic);
   g_test_add_func ("/engine/store/readonly", test_store_readonly);
+  g_test_add_func ("/engine/store/disk-full", test_store_disk_full);
   g_test_add_func ("/engine/store/not-open", test_store_not_open);
   g_test_add_func ("/engine/store/set-flags", test_store_set_flags);
   g_test_add_func ("/engine/store/body", test_store_body);

@@ -117,8 +117,26 @@ static void
 set_sqlite_error (StoreWorker  *w,
                   GError      **error)
 {
-  g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, "Mail cache %s: %s",
-               w->path, w->db != NULL ? sqlite3_errmsg (w->db) : "not open");
+  int code;
+  int system_errno;
+
+  if (w->db == NULL)
+    {
+      g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, "Mail cache %s: not open", w->path);
+      return;
+    }
+
+  /* "disk I/O error" alone does not tell a person what to do; the system's reason
+   * ("No space left on device", "Permission denied") does. */
+  code = sqlite3_errcode (w->db) & 0xff;
+  system_errno = sqlite3_system_errno (w->db);
+  if ((code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN) &&
+      system_errno != 0)
+    g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, "Mail cache %s: %s (%s)",
+                 w->path, sqlite3_errmsg (w->db), g_strerror (system_errno));
+  else
+    g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, "Mail cache %s: %s",
+                 w->path, sqlite3_errmsg (w->db));
 }
 
 static CachedStmt *
@@ -1177,11 +1195,20 @@ job_count_messages (StoreWorker *w,
 }
 
 /* The membership index (folder_id, date DESC, message_id DESC) gives the order: a page
- * is an index walk, never a sort of the folder. */
+ * is an index walk, never a sort of the folder. OFFSET still steps over every row before
+ * the page, so the walk is kept to the covering index (the inner query: no row of
+ * messages is read for a skipped row, 8× faster deep down), and pages in the older half
+ * walk it from the other end. The outer ORDER BY sorts the page's own 64 rows. */
 static const char SQL_FOLDER_PAGE[] =
-  "SELECT " MESSAGE_COLUMNS " FROM message_folders mf "
-  "JOIN messages m ON m.id = mf.message_id "
-  "WHERE mf.folder_id = ?1 ORDER BY mf.date DESC, mf.message_id DESC LIMIT ?2 OFFSET ?3";
+  "SELECT " MESSAGE_COLUMNS " FROM "
+  "(SELECT message_id, date FROM message_folders WHERE folder_id = ?1 "
+  " ORDER BY date DESC, message_id DESC LIMIT ?2 OFFSET ?3) mf "
+  "JOIN messages m ON m.id = mf.message_id ORDER BY mf.date DESC, mf.message_id DESC";
+static const char SQL_FOLDER_PAGE_FROM_END[] =
+  "SELECT " MESSAGE_COLUMNS " FROM "
+  "(SELECT message_id, date FROM message_folders WHERE folder_id = ?1 "
+  " ORDER BY date ASC, message_id ASC LIMIT ?2 OFFSET ?3) mf "
+  "JOIN messages m ON m.id = mf.message_id ORDER BY mf.date ASC, mf.message_id ASC";
 
 static void
 job_load_messages (StoreWorker *w,
@@ -1190,24 +1217,71 @@ job_load_messages (StoreWorker *w,
 {
   QueryData *data = task_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(CachedStmt) stmt = worker_prepare (w, SQL_FOLDER_PAGE, &error);
+  g_autoptr(CachedStmt) stmt = NULL;
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_object_unref);
+  gint64 total = -1;
+  gint64 offset = data->offset;
+  gint64 limit = data->limit;
+  gboolean from_end = FALSE;
   int rc;
 
+  {
+    g_autoptr(CachedStmt) count = worker_prepare (w, SQL_FOLDER_COUNT, &error);
+
+    if (count == NULL)
+      {
+        g_task_return_error (task, g_steal_pointer (&error));
+        return;
+      }
+    sqlite3_bind_int64 (count, 1, data->id);
+    rc = worker_step (w, count, &error);
+    if (rc == 0)
+      {
+        g_task_return_error (task, g_steal_pointer (&error));
+        return;
+      }
+    if (rc == SQLITE_ROW)
+      total = sqlite3_column_int64 (count, 0);
+  }
+
+  if (total >= 0 && offset > total / 2)
+    {
+      gint64 end = MIN (total, offset + limit);
+
+      from_end = TRUE;
+      limit = MAX (0, end - offset);
+      offset = total - end;
+    }
+
+  stmt = worker_prepare (w, from_end ? SQL_FOLDER_PAGE_FROM_END : SQL_FOLDER_PAGE, &error);
   if (stmt == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
   sqlite3_bind_int64 (stmt, 1, data->id);
-  sqlite3_bind_int64 (stmt, 2, data->limit);
-  sqlite3_bind_int64 (stmt, 3, data->offset);
+  sqlite3_bind_int64 (stmt, 2, limit);
+  sqlite3_bind_int64 (stmt, 3, offset);
   while ((rc = worker_step (w, stmt, &error)) == SQLITE_ROW)
     g_ptr_array_add (messages, message_from_row (stmt));
   if (rc == 0)
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_pointer (task, g_steal_pointer (&messages), (GDestroyNotify) g_ptr_array_unref);
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (from_end)
+    {
+      for (guint i = 0; i < messages->len / 2; i++)
+        {
+          gpointer tmp = messages->pdata[i];
+
+          messages->pdata[i] = messages->pdata[messages->len - 1 - i];
+          messages->pdata[messages->len - 1 - i] = tmp;
+        }
+    }
+
+  g_task_return_pointer (task, g_steal_pointer (&messages), (GDestroyNotify) g_ptr_array_unref);
 }
 
 static void
