@@ -31,6 +31,7 @@ struct _HirReader
   GtkFlowBox             *attachments;
   GtkRevealer            *remote_revealer;
   GtkButton              *trust_button;
+  GtkLabel               *trust_label;
   AdwStatusPage          *error_page;
 
   guint                   loading : 1;
@@ -212,6 +213,10 @@ show_body_if_ready (HirReader *self)
   gtk_widget_set_visible (GTK_WIDGET (self->attachments),
                           g_list_model_get_n_items (G_LIST_MODEL (visible)) > 0);
 
+  if (hir_message_body_get_html (self->body) != NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (self->view_box), "html");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->view_box), "html");
   hir_message_view_show_body (self->view, self->body, self->allow_remote);
   gtk_stack_set_visible_child_name (self->body_stack, "view");
   set_loading (self, FALSE);
@@ -298,7 +303,8 @@ load_message (HirReader *self)
     {
       g_autofree char *label = g_strdup_printf (_("Always Show From %s"), address);
 
-      gtk_button_set_label (self->trust_button, label);
+      gtk_label_set_text (self->trust_label, label);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->trust_button), label);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->trust_button), address != NULL && address[0] != '\0');
 
@@ -676,6 +682,7 @@ hir_reader_class_init (HirReaderClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HirReader, attachments);
   gtk_widget_class_bind_template_child (widget_class, HirReader, remote_revealer);
   gtk_widget_class_bind_template_child (widget_class, HirReader, trust_button);
+  gtk_widget_class_bind_template_child (widget_class, HirReader, trust_label);
   gtk_widget_class_bind_template_child (widget_class, HirReader, error_page);
   gtk_widget_class_bind_template_callback (widget_class, sender_name);
   gtk_widget_class_bind_template_callback (widget_class, sender_address);

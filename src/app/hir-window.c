@@ -258,6 +258,21 @@ message_activated_cb (HirWindow   *self,
     adw_leaflet_set_visible_child (self->content_leaflet, self->reader_pane);
 }
 
+/* Folded, the reader is off screen: a click on a message goes there (Enter does too,
+ * through activate); arrow keys only move the selection. */
+static void
+message_list_clicked_cb (HirWindow       *self,
+                         int              n_press,
+                         double           x,
+                         double           y,
+                         GtkGestureClick *gesture)
+{
+  if (n_press == 1 && adw_leaflet_get_folded (self->content_leaflet) &&
+      self->message_selection != NULL &&
+      gtk_single_selection_get_selected_item (self->message_selection) != NULL)
+    adw_leaflet_set_visible_child (self->content_leaflet, self->reader_pane);
+}
+
 static void
 update_list_page (HirWindow *self)
 {
@@ -795,6 +810,7 @@ hir_window_class_init (HirWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HirWindow, reader);
   gtk_widget_class_bind_template_callback (widget_class, folder_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, message_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, message_list_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, update_message_actions);
 
   gtk_widget_class_install_action (widget_class, "win.refresh", NULL, refresh_action);
