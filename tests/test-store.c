@@ -1211,6 +1211,117 @@ test_list_new_mail (void)
   g_assert_finalize_object (g_steal_pointer (&list));
 }
 
+/* What GtkSingleSelection and GtkListView do on items-changed: the selection asks for
+ * every added item until it meets the selected one; the view keeps its visible rows. */
+typedef struct
+{
+  HirMessage *selected;
+  guint found_at;
+  guint asked;
+  GPtrArray *visible;
+} FakeView;
+
+static void
+fake_view_items_changed_cb (GListModel *model,
+                            guint       position,
+                            guint       removed,
+                            guint       added,
+                            FakeView   *view)
+{
+  view->found_at = G_MAXUINT;
+  for (guint i = 0; i < added; i++)
+    {
+      g_autoptr(HirMessage) item = g_list_model_get_item (model, position + i);
+
+      view->asked++;
+      if (item == view->selected)
+        {
+          view->found_at = position + i;
+          break;
+        }
+    }
+
+  g_ptr_array_set_size (view->visible, 0);
+  for (guint i = 0; i < MIN (added, 10); i++)
+    g_ptr_array_add (view->visible, g_list_model_get_item (model, position + i));
+}
+
+static gboolean
+fake_view_visible_loaded (gpointer data)
+{
+  FakeView *view = data;
+
+  for (guint i = 0; i < view->visible->len; i++)
+    if (!hir_message_get_loaded (view->visible->pdata[i]))
+      return FALSE;
+  return view->visible->len > 0;
+}
+
+static gboolean
+items_changed_called_view (gpointer data)
+{
+  return ((FakeView *) data)->asked > 0;
+}
+
+static void
+test_list_selection_scan (void)
+{
+  g_autoptr(HirFolder) inbox = NULL;
+  g_autoptr(HirStore) store = open_store_with_inbox (&inbox);
+  g_autoptr(HirMessageList) list = NULL;
+  g_autoptr(HirMessage) selected = NULL;
+  g_autoptr(GHashTable) tracked = g_hash_table_new (NULL, NULL);
+  FakeView view = { 0, };
+
+  fill_inbox (store, 20000);
+  list = hir_message_list_new (store, hir_folder_get_id (inbox));
+  g_assert_true (hir_test_wait_until (list_is_loaded, list, 10000));
+
+  /* The user scrolled far down and selected a message, then scrolled back up. */
+  selected = g_list_model_get_item (G_LIST_MODEL (list), 12000);
+  g_assert_true (hir_test_wait_until (message_is_loaded, selected, 10000));
+  for (guint i = 0; i < 16 * 64; i += 64)
+    {
+      g_autoptr(HirMessage) item = g_list_model_get_item (G_LIST_MODEL (list), i);
+    }
+
+  view.selected = selected;
+  view.visible = g_ptr_array_new_with_free_func (g_object_unref);
+  g_signal_connect (list, "items-changed", G_CALLBACK (fake_view_items_changed_cb), &view);
+
+  {
+    g_autoptr(HirStoreChanges) changes = hir_store_changes_new (ACCOUNT);
+
+    add_message (changes, "new-1", 50000, 0, "mb-inbox");
+    apply_ok (store, changes);
+  }
+  g_assert_true (hir_test_wait_until (items_changed_called_view, &view, 10000));
+
+  /* Its page had left the cache, yet the selected object is found at its new place; the
+   * rows asked for on the way cost no page load each, and only what the view kept is
+   * loaded and alive afterwards. */
+  g_test_message ("selection scan asked for %u rows", view.asked);
+  g_assert_cmpuint (view.found_at, ==, 12001);
+  g_assert_cmpuint (view.asked, ==, 12002);
+  g_assert_cmpstr (hir_message_get_remote_id (selected), ==, "m7999");
+  g_assert_true (hir_test_wait_until (fake_view_visible_loaded, &view, 10000));
+  g_assert_cmpstr (hir_message_get_remote_id (view.visible->pdata[0]), ==, "new-1");
+
+  for (guint i = 0; i < 20001; i += 97)
+    {
+      g_autoptr(HirMessage) item = g_list_model_get_item (G_LIST_MODEL (list), i);
+
+      track_message (tracked, item);
+    }
+  g_test_message ("%u sampled rows alive", alive_messages);
+  g_assert_cmpuint (alive_messages, <=, 16 * 64 / 97 + 16 + 2);
+  untrack_all (tracked);
+
+  g_signal_handlers_disconnect_by_data (list, &view);
+  g_ptr_array_unref (view.visible);
+  g_assert_finalize_object (g_steal_pointer (&list));
+}
+
 /* Disposing the list with loads in flight must not touch it when they complete. */
 static void
 test_list_dispose_in_flight (void)
@@ -1747,6 +1858,7 @@ main (int   argc,
   g_test_add_func ("/engine/message-list/placeholders", test_list_placeholders);
   g_test_add_func ("/engine/message-list/bounded", test_list_bounded);
   g_test_add_func ("/engine/message-list/new-mail", test_list_new_mail);
+  g_test_add_func ("/engine/message-list/selection-scan", test_list_selection_scan);
   g_test_add_func ("/engine/message-list/dispose-in-flight", test_list_dispose_in_flight);
   g_test_add_func ("/engine/objects/message", test_objects_message);
   g_test_add_func ("/engine/objects/folder", test_objects_folder);

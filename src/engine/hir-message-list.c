@@ -11,6 +11,8 @@
  * at most PAGE_SIZE * MAX_PAGES rows plus whatever the view itself still holds. */
 #define PAGE_SIZE 64
 #define MAX_PAGES 16
+/* Pages a refresh reloads beyond the cache, for rows the view holds elsewhere. */
+#define MAX_EXTRA_PAGES 8
 
 typedef struct
 {
@@ -45,6 +47,8 @@ struct _HirMessageList
   guint generation;         /* bumped when positions change; older loads are stale */
   gboolean refreshing;
   gboolean refresh_again;
+  gboolean emitting;        /* inside our own items-changed */
+  GHashTable *deferred;     /* page indices asked for while emitting */
 };
 
 static void hir_message_list_iface_init (GListModelInterface *iface);
@@ -364,6 +368,42 @@ set_loading (HirMessageList *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
 }
 
+/* GtkSingleSelection answers items-changed by asking for every added item until it finds
+ * the selected one: that can be a million get_item() calls. While we emit, rows outside
+ * the cached pages get a bare placeholder and no page; afterwards only pages whose
+ * placeholders somebody kept (the view's visible rows) are loaded. */
+static void
+emit_items_changed (HirMessageList *self,
+                    guint           removed,
+                    guint           added)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  self->emitting = TRUE;
+  g_list_model_items_changed (G_LIST_MODEL (self), 0, removed, added);
+  self->emitting = FALSE;
+
+  g_hash_table_iter_init (&iter, self->deferred);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      guint index = GPOINTER_TO_UINT (key);
+      guint n = page_rows_expected (self, index);
+
+      for (guint i = 0; i < n; i++)
+        {
+          HirMessage *message = lookup_handout (self, index * PAGE_SIZE + i);
+
+          if (message != NULL && !hir_message_get_loaded (message))
+            {
+              ensure_page (self, index);
+              break;
+            }
+        }
+      g_hash_table_iter_remove (&iter);
+    }
+}
+
 static void
 initial_count_cb (GObject      *source,
                   GAsyncResult *result,
@@ -387,7 +427,7 @@ initial_count_cb (GObject      *source,
   set_n_items (self, count);
   set_loading (self, FALSE);
   if (count > 0)
-    g_list_model_items_changed (G_LIST_MODEL (self), 0, 0, count);
+    emit_items_changed (self, 0, count);
 }
 
 typedef struct
@@ -491,7 +531,7 @@ apply_refresh (HirMessageList *self,
 
   /* Every position may have changed: simple, and correct for any change. */
   if (old_n > 0 || new_n > 0)
-    g_list_model_items_changed (G_LIST_MODEL (self), 0, old_n, new_n);
+    emit_items_changed (self, old_n, new_n);
 }
 
 static void
@@ -574,8 +614,10 @@ static void
 start_refresh (HirMessageList *self)
 {
   Refresh *refresh = g_new0 (Refresh, 1);
+  g_autoptr(GHashTable) indices = g_hash_table_new (NULL, NULL);
   GHashTableIter iter;
-  gpointer key;
+  gpointer key, value;
+  guint extra = 0;
 
   self->refreshing = TRUE;
   refresh->self = self;
@@ -589,6 +631,27 @@ start_refresh (HirMessageList *self)
                                   refresh_count_cb, refresh);
 
   g_hash_table_iter_init (&iter, self->pages);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_hash_table_add (indices, key);
+
+  /* Rows the view still holds outside the cache (the selected message, scrolled out of
+   * sight) are looked for where they were and one page further, where new mail on top
+   * pushes them: found, they keep their object, and the selection its message. */
+  g_hash_table_iter_init (&iter, self->handouts);
+  while (g_hash_table_iter_next (&iter, NULL, &value) && extra < MAX_EXTRA_PAGES)
+    {
+      Handout *handout = value;
+      guint index = handout->position / PAGE_SIZE;
+
+      if (!hir_message_get_loaded (handout->message) ||
+          g_hash_table_contains (self->pages, GUINT_TO_POINTER (index)))
+        continue;
+      for (guint i = index; i <= index + 1; i++)
+        if (g_hash_table_add (indices, GUINT_TO_POINTER (i)))
+          extra++;
+    }
+
+  g_hash_table_iter_init (&iter, indices);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     {
       RefreshPage *page = g_new0 (RefreshPage, 1);
@@ -657,12 +720,25 @@ hir_message_list_get_item (GListModel *model,
                            guint       position)
 {
   HirMessageList *self = HIR_MESSAGE_LIST (model);
+  guint index = position / PAGE_SIZE;
   Page *page;
 
   if (position >= self->n_items)
     return NULL;
 
-  page = ensure_page (self, position / PAGE_SIZE);
+  if (self->emitting && !g_hash_table_contains (self->pages, GUINT_TO_POINTER (index)))
+    {
+      HirMessage *message = lookup_handout (self, position);
+
+      g_hash_table_add (self->deferred, GUINT_TO_POINTER (index));
+      if (message != NULL)
+        return g_object_ref (message);
+      message = placeholder_new ();
+      add_handout (self, position, message);
+      return message;
+    }
+
+  page = ensure_page (self, index);
   g_assert (position % PAGE_SIZE < page->rows->len);
   return g_object_ref (g_ptr_array_index (page->rows, position % PAGE_SIZE));
 }
@@ -723,6 +799,7 @@ hir_message_list_finalize (GObject *object)
   g_clear_pointer (&self->pages, g_hash_table_unref);
   g_clear_pointer (&self->in_flight, g_hash_table_unref);
   g_clear_pointer (&self->handouts, g_hash_table_unref);
+  g_clear_pointer (&self->deferred, g_hash_table_unref);
 
   G_OBJECT_CLASS (hir_message_list_parent_class)->finalize (object);
 }
@@ -810,6 +887,7 @@ hir_message_list_init (HirMessageList *self)
   self->pages = g_hash_table_new_full (NULL, NULL, NULL, page_free);
   self->in_flight = g_hash_table_new (NULL, NULL);
   self->handouts = g_hash_table_new_full (NULL, NULL, NULL, handout_free);
+  self->deferred = g_hash_table_new (NULL, NULL);
   g_queue_init (&self->lru);
 }
 
