@@ -489,6 +489,26 @@ test_store_apply (void)
     assert_counts (store, "mb-archive", 1, 1);
   }
 
+  /* An upsert without folders keeps the membership; a new one without is not stored. */
+  {
+    g_autoptr(HirStoreChanges) changes = hir_store_changes_new (ACCOUNT);
+    g_autoptr(HirMessage) known = make_message ("m4", 500, HIR_MESSAGE_FLAG_SEEN);
+    g_autoptr(HirMessage) unknown = make_message ("m-nowhere", 500, 0);
+    g_autoptr(HirMessage) found = NULL;
+    g_autoptr(GError) error = NULL;
+
+    hir_message_set_subject (known, "Still in lists");
+    hir_store_changes_upsert_message (changes, known, NULL);
+    hir_store_changes_upsert_message (changes, unknown, NULL);
+    signals_reset (&signals);
+    apply_ok (store, changes);
+    assert_counts (store, "mb-lists", 1, 0);
+    g_assert_cmpuint (signals.updated->len, ==, 1);
+    found = find_message (store, "m-nowhere", &error);
+    g_assert_error (error, HIR_ERROR, HIR_ERROR_NOT_FOUND);
+    g_assert_null (found);
+  }
+
   /* A new date reorders: messages-changed, not message-updated. */
   {
     g_autoptr(HirStoreChanges) changes = hir_store_changes_new (ACCOUNT);
@@ -1671,6 +1691,12 @@ test_config_malformed (void)
       g_assert_error (error, HIR_ERROR, HIR_ERROR_CONFIG);
       g_test_message ("%s", error->message);
       g_assert_nonnull (strstr (error->message, path));
+      if (i == 0)
+        {
+          g_autofree char *where = g_strconcat (path, ":3:", NULL);
+
+          g_assert_true (g_str_has_prefix (error->message, where));
+        }
       g_clear_error (&error);
     }
 }

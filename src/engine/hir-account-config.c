@@ -132,6 +132,30 @@ read_account (GKeyFile    *keyfile,
   return g_steal_pointer (&account);
 }
 
+/* The first line GKeyFile would refuse (1-based), or 0. */
+static guint
+find_malformed_line (const char *path)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = lines[i];
+
+      while (g_ascii_isspace (*line))
+        line++;
+      if (*line == '\0' || *line == '#')
+        continue;
+      if (*line == '[' ? strchr (line, ']') == NULL : strchr (line, '=') == NULL)
+        return i + 1;
+    }
+  return 0;
+}
+
 GPtrArray *
 hir_account_config_load (const char  *path,
                          GError     **error)
@@ -145,10 +169,19 @@ hir_account_config_load (const char  *path,
 
   if (!g_key_file_load_from_file (keyfile, path, G_KEY_FILE_KEEP_COMMENTS, &local_error))
     {
+      guint line;
+
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return g_steal_pointer (&accounts);
-      /* GKeyFile's parse errors quote the offending line; add which file it was. */
-      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "%s: %s", path, local_error->message);
+
+      /* GKeyFile quotes the offending line but not its number: an editor wants both. */
+      line = g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_PARSE)
+             ? find_malformed_line (path) : 0;
+      if (line > 0)
+        g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "%s:%u: %s",
+                     path, line, local_error->message);
+      else
+        g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "%s: %s", path, local_error->message);
       return NULL;
     }
 

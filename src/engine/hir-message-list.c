@@ -347,18 +347,6 @@ load_page (HirMessageList *self,
 /* Count and refresh                                                                    */
 
 static void
-set_n_items (HirMessageList *self,
-             guint           n_items)
-{
-  guint old = self->n_items;
-
-  if (old == n_items)
-    return;
-  self->n_items = n_items;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
-}
-
-static void
 set_loading (HirMessageList *self,
              gboolean        loading)
 {
@@ -424,10 +412,13 @@ initial_count_cb (GObject      *source,
   if (self->refreshing)
     return;
 
-  set_n_items (self, count);
-  set_loading (self, FALSE);
+  /* As GListStore does: items-changed first, then the properties that follow from it. */
+  self->n_items = count;
   if (count > 0)
     emit_items_changed (self, 0, count);
+  if (count > 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
+  set_loading (self, FALSE);
 }
 
 typedef struct
@@ -498,7 +489,7 @@ apply_refresh (HirMessageList *self,
   clear_pages (self);
   g_hash_table_remove_all (self->in_flight);
   self->generation++;
-  set_n_items (self, new_n);
+  self->n_items = new_n;
 
   g_hash_table_iter_init (&iter, refresh->results);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -532,6 +523,8 @@ apply_refresh (HirMessageList *self,
   /* Every position may have changed: simple, and correct for any change. */
   if (old_n > 0 || new_n > 0)
     emit_items_changed (self, old_n, new_n);
+  if (old_n != new_n)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
 }
 
 static void

@@ -37,7 +37,7 @@ typedef struct
   guint64 size;
   HirMessageFlags flags;
   gboolean has_attachment;
-  GStrv folder_remote_ids;      /* never NULL for an upsert */
+  GStrv folder_remote_ids;      /* NULL: membership unchanged (nothing stored if new) */
 } HirStoreMessageRow;
 
 typedef struct

@@ -161,11 +161,9 @@ hir_store_changes_upsert_message (HirStoreChanges    *self,
   row->size = hir_message_get_size (message);
   row->flags = hir_message_get_flags (message);
   row->has_attachment = hir_message_get_has_attachment (message);
-  /* No folders is a membership too (the message will be removed), never "unchanged". */
-  if (folder_remote_ids != NULL)
-    row->folder_remote_ids = g_strdupv ((char **) folder_remote_ids);
-  else
-    row->folder_remote_ids = g_new0 (char *, 1);
+  /* NULL keeps the stored membership, as for an update: a provider that does not know
+   * the folders must not make the store drop the message. */
+  row->folder_remote_ids = g_strdupv ((char **) folder_remote_ids);
   g_ptr_array_add (self->messages, row);
 }
 

@@ -801,7 +801,12 @@ apply_upsert_message (ApplyContext        *ctx,
   if (!apply_lookup_message (ctx, row->remote_id, &id, &old_date, &old_flags, error))
     return FALSE;
 
-  if (row->folder_remote_ids[0] == NULL)
+  if (row->folder_remote_ids == NULL && id == 0)
+    {
+      g_debug ("Message %s in no known folder not stored", row->remote_id);
+      return TRUE;
+    }
+  if (row->folder_remote_ids != NULL && row->folder_remote_ids[0] == NULL)
     {
       /* In no folder is not stored at all (JMAP: every Email is in a Mailbox). */
       return id == 0 || apply_delete_message (ctx, id, error);
@@ -833,7 +838,8 @@ apply_upsert_message (ApplyContext        *ctx,
         return FALSE;
       summary_changed = sqlite3_changes (ctx->w->db) > 0;
 
-      if (!apply_membership (ctx, id, row->date, row->flags,
+      if (row->folder_remote_ids != NULL &&
+          !apply_membership (ctx, id, row->date, row->flags,
                              (const char * const *) row->folder_remote_ids, &moved, error))
         return FALSE;
 
@@ -843,9 +849,12 @@ apply_upsert_message (ApplyContext        *ctx,
       if (old_date != row->date)
         {
           /* A new date moves the row in every list it is in. */
-          for (guint i = 0; row->folder_remote_ids[i] != NULL; i++)
-            add_id (ctx->changed_folders,
-                    apply_resolve_folder (ctx, row->folder_remote_ids[i], TRUE, NULL));
+          g_autoptr(GArray) folder_ids = apply_list_membership (ctx, id, error);
+
+          if (folder_ids == NULL)
+            return FALSE;
+          for (guint i = 0; i < folder_ids->len; i++)
+            add_id (ctx->changed_folders, g_array_index (folder_ids, gint64, i));
         }
       else if (summary_changed)
         add_id (ctx->updated, id);
