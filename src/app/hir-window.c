@@ -690,6 +690,9 @@ hir_window_constructed (GObject *object)
   accounts_changed_cb (self);
   select_default_folder (self);
   update_list_page (self);
+
+  /* Up and Down move through the messages from the start. */
+  gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->message_list));
 }
 
 static void
