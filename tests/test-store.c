@@ -1155,6 +1155,28 @@ test_list_bounded (void)
   g_test_message ("at most %u message objects alive while scrolling %u rows", max_alive, n);
   g_assert_cmpuint (max_alive, <=, 16 * 64 + 64);
 
+  /* A fling to the end: a page asked for at every step, none waited for. The view keeps
+   * the last screenful; the pages dropped on the way are not loaded for nothing. */
+  {
+    g_autoptr(GPtrArray) screen = g_ptr_array_new_with_free_func (g_object_unref);
+    gint64 start = g_get_monotonic_time ();
+
+    for (guint position = 0; position < n; position += 64)
+      {
+        g_autoptr(HirMessage) item = g_list_model_get_item (G_LIST_MODEL (list), position);
+
+        track_message (tracked, item);
+      }
+    for (guint position = n - 10; position < n; position++)
+      g_ptr_array_add (screen, g_list_model_get_item (G_LIST_MODEL (list), position));
+    for (guint i = 0; i < screen->len; i++)
+      g_assert_true (hir_test_wait_until (message_is_loaded, screen->pdata[i], 10000));
+    g_test_message ("fling over %u rows settled in %.0f ms", n,
+                    (g_get_monotonic_time () - start) / 1000.0);
+    g_assert_cmpstr (hir_message_get_remote_id (screen->pdata[9]), ==, "m0");
+    g_assert_cmpuint (alive_messages, <=, 16 * 64 + 64);
+  }
+
   untrack_all (tracked);
   g_assert_finalize_object (g_steal_pointer (&list));
 }

@@ -42,7 +42,8 @@ struct _HirMessageList
   GCancellable *cancellable;
   GHashTable *pages;        /* page index → Page */
   GQueue lru;               /* Page links, most recently used first */
-  GHashTable *in_flight;    /* page indices being loaded */
+  GHashTable *in_flight;    /* page index → PageLoad of the current numbering */
+  GHashTable *loads;        /* every PageLoad not completed yet */
   GHashTable *handouts;     /* position → Handout */
   guint generation;         /* bumped when positions change; older loads are stale */
   gboolean refreshing;
@@ -67,6 +68,33 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+/* One page query. Abandoned (self = NULL, cancelled) when the list goes away or the page
+ * is dropped before it arrives with nobody holding its rows: the worker then skips it. */
+typedef struct
+{
+  HirMessageList *self;
+  GCancellable *cancellable;
+  guint index;
+  guint generation;
+  gboolean keep;        /* cache it even if nobody asked (the first page) */
+} PageLoad;
+
+static void
+page_load_free (PageLoad *load)
+{
+  g_clear_object (&load->cancellable);
+  g_free (load);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PageLoad, page_load_free)
+
+static void
+abandon_load (PageLoad *load)
+{
+  load->self = NULL;
+  g_cancellable_cancel (load->cancellable);
+}
 
 static void load_page (HirMessageList *self, guint index);
 
@@ -156,8 +184,28 @@ static void
 remove_page (HirMessageList *self,
              Page           *page)
 {
+  guint index = page->index;
+  guint n = page->rows->len;
+  PageLoad *load;
+
   g_queue_unlink (&self->lru, &page->link);
-  g_hash_table_remove (self->pages, GUINT_TO_POINTER (page->index));
+  g_hash_table_remove (self->pages, GUINT_TO_POINTER (index));
+
+  /* Rows nobody holds any more died with the page; if none of its placeholders is left,
+   * its query is wasted work (a fast scroll leaves hundreds behind). */
+  load = g_hash_table_lookup (self->in_flight, GUINT_TO_POINTER (index));
+  if (load == NULL)
+    return;
+  for (guint i = 0; i < n; i++)
+    {
+      HirMessage *message = lookup_handout (self, index * PAGE_SIZE + i);
+
+      if (message != NULL && !hir_message_get_loaded (message))
+        return;
+    }
+  g_hash_table_remove (self->in_flight, GUINT_TO_POINTER (index));
+  g_hash_table_remove (self->loads, load);
+  abandon_load (load);
 }
 
 static void
@@ -245,32 +293,27 @@ ensure_page (HirMessageList *self,
   return page;
 }
 
-typedef struct
-{
-  HirMessageList *self;
-  guint index;
-  guint generation;
-} PageLoad;
 
 static void
 page_loaded_cb (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  g_autofree PageLoad *load = user_data;
+  g_autoptr(PageLoad) load = user_data;
   g_autoptr(GPtrArray) rows = NULL;
   g_autoptr(GError) error = NULL;
-  HirMessageList *self;
+  HirMessageList *self = load->self;
   Page *page;
 
   rows = hir_store_load_messages_finish (HIR_STORE (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (self == NULL)
     return;
 
-  self = load->self;
+  g_hash_table_remove (self->loads, load);
+  if (g_hash_table_lookup (self->in_flight, GUINT_TO_POINTER (load->index)) == load)
+    g_hash_table_remove (self->in_flight, GUINT_TO_POINTER (load->index));
   if (load->generation != self->generation)
     return;
-  g_hash_table_remove (self->in_flight, GUINT_TO_POINTER (load->index));
 
   if (rows == NULL)
     {
@@ -297,8 +340,10 @@ page_loaded_cb (GObject      *source,
         hir_message_update_from (target, row);
     }
 
-  /* Loaded ahead of being asked (the first page, at construction): keep it. */
-  if (page == NULL)
+  /* Loaded ahead of being asked (the first page, at construction): keep it. A page that
+   * was dropped meanwhile (fast scrolling) is not brought back: it filled the rows still
+   * held above, and caching it would push out what is on screen now. */
+  if (page == NULL && load->keep)
     {
       gboolean complete;
 
@@ -326,21 +371,32 @@ page_loaded_cb (GObject      *source,
 }
 
 static void
-load_page (HirMessageList *self,
-           guint           index)
+load_page_full (HirMessageList *self,
+                guint           index,
+                gboolean        keep)
 {
   PageLoad *load;
 
   if (g_hash_table_contains (self->in_flight, GUINT_TO_POINTER (index)))
     return;
-  g_hash_table_add (self->in_flight, GUINT_TO_POINTER (index));
 
   load = g_new0 (PageLoad, 1);
   load->self = self;
+  load->cancellable = g_cancellable_new ();
   load->index = index;
   load->generation = self->generation;
+  load->keep = keep;
+  g_hash_table_insert (self->in_flight, GUINT_TO_POINTER (index), load);
+  g_hash_table_add (self->loads, load);
   hir_store_load_messages_async (self->store, self->folder_id, index * PAGE_SIZE, PAGE_SIZE,
-                                 self->cancellable, page_loaded_cb, load);
+                                 load->cancellable, page_loaded_cb, load);
+}
+
+static void
+load_page (HirMessageList *self,
+           guint           index)
+{
+  load_page_full (self, index, FALSE);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -765,15 +821,24 @@ hir_message_list_constructed (GObject *object)
    * else, which is what opening a folder costs. */
   hir_store_count_messages_async (self->store, self->folder_id, self->cancellable,
                                   initial_count_cb, self);
-  load_page (self, 0);
+  load_page_full (self, 0, TRUE);
 }
 
 static void
 hir_message_list_dispose (GObject *object)
 {
   HirMessageList *self = (HirMessageList *) object;
+  GHashTableIter iter;
+  gpointer load;
 
+  /* Their callbacks come later and must find no list to touch. */
   g_cancellable_cancel (self->cancellable);
+  g_hash_table_iter_init (&iter, self->loads);
+  while (g_hash_table_iter_next (&iter, &load, NULL))
+    abandon_load (load);
+  g_hash_table_remove_all (self->loads);
+  g_hash_table_remove_all (self->in_flight);
+
   if (self->store != NULL)
     g_signal_handlers_disconnect_by_data (self->store, self);
   clear_handouts (self);
@@ -791,6 +856,7 @@ hir_message_list_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->pages, g_hash_table_unref);
   g_clear_pointer (&self->in_flight, g_hash_table_unref);
+  g_clear_pointer (&self->loads, g_hash_table_unref);
   g_clear_pointer (&self->handouts, g_hash_table_unref);
   g_clear_pointer (&self->deferred, g_hash_table_unref);
 
@@ -879,6 +945,7 @@ hir_message_list_init (HirMessageList *self)
   self->cancellable = g_cancellable_new ();
   self->pages = g_hash_table_new_full (NULL, NULL, NULL, page_free);
   self->in_flight = g_hash_table_new (NULL, NULL);
+  self->loads = g_hash_table_new (NULL, NULL);
   self->handouts = g_hash_table_new_full (NULL, NULL, NULL, handout_free);
   self->deferred = g_hash_table_new (NULL, NULL);
   g_queue_init (&self->lru);
