@@ -5,6 +5,7 @@
  */
 #include "hir-store.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
@@ -765,14 +766,68 @@ apply_lookup_message (ApplyContext     *ctx,
   return TRUE;
 }
 
+static const char SQL_THREAD_OF[] =
+  "SELECT thread_id FROM messages WHERE message_id = ?2 AND account_id = ?1 "
+  "AND thread_id IS NOT NULL LIMIT 1";
+
+/* IMAP has no thread ids: the store makes them. A message joins the thread of the
+ * nearest ancestor it knows (In-Reply-To, then References from the end); failing that
+ * it is named after its root (the first of References), so that relatives arriving in
+ * any order still meet. JMAP's own threadId is kept as it is. */
+static char *
+apply_compute_thread_id (ApplyContext        *ctx,
+                         HirStoreMessageRow  *row,
+                         GError             **error)
+{
+  g_autoptr(GPtrArray) ancestors = g_ptr_array_new ();
+  g_auto(GStrv) references = NULL;
+
+  if (row->thread_id != NULL)
+    return g_strdup (row->thread_id);
+
+  if (row->in_reply_to != NULL && *row->in_reply_to != '\0')
+    g_ptr_array_add (ancestors, row->in_reply_to);
+  if (row->references != NULL)
+    {
+      references = g_strsplit_set (row->references, " \t\r\n", -1);
+      for (guint i = g_strv_length (references); i > 0; i--)
+        if (*references[i - 1] != '\0')
+          g_ptr_array_add (ancestors, references[i - 1]);
+    }
+
+  for (guint i = 0; i < ancestors->len; i++)
+    {
+      g_autoptr(CachedStmt) stmt = worker_prepare (ctx->w, SQL_THREAD_OF, error);
+      int rc;
+
+      if (stmt == NULL)
+        return NULL;
+      bind_text (stmt, 1, ctx->changes->account_id);
+      bind_text (stmt, 2, ancestors->pdata[i]);
+      rc = worker_step (ctx->w, stmt, error);
+      if (rc == 0)
+        return NULL;
+      if (rc == SQLITE_ROW)
+        return dup_column_text (stmt, 0);
+    }
+
+  /* The root is the last ancestor in the list: References' first entry. */
+  if (ancestors->len > 0)
+    return g_strdup (ancestors->pdata[ancestors->len - 1]);
+  if (row->message_id != NULL && *row->message_id != '\0')
+    return g_strdup (row->message_id);
+  return g_strconcat ("remote:", row->remote_id, NULL);
+}
+
 static void
 bind_message_row (sqlite3_stmt       *stmt,
                   const char         *account_id,
-                  HirStoreMessageRow *row)
+                  HirStoreMessageRow *row,
+                  const char         *thread_id)
 {
   bind_text (stmt, 1, account_id);
   bind_text (stmt, 2, row->remote_id);
-  bind_text (stmt, 3, row->thread_id);
+  bind_text (stmt, 3, thread_id);
   bind_text (stmt, 4, row->message_id);
   bind_text (stmt, 5, row->in_reply_to);
   bind_text (stmt, 6, row->references);
@@ -793,6 +848,7 @@ apply_upsert_message (ApplyContext        *ctx,
                       HirStoreMessageRow  *row,
                       GError             **error)
 {
+  g_autofree char *thread_id = NULL;
   gint64 id = 0;
   gint64 old_date = 0;
   HirMessageFlags old_flags = 0;
@@ -812,13 +868,17 @@ apply_upsert_message (ApplyContext        *ctx,
       return id == 0 || apply_delete_message (ctx, id, error);
     }
 
+  thread_id = apply_compute_thread_id (ctx, row, error);
+  if (thread_id == NULL)
+    return FALSE;
+
   if (id == 0)
     {
       g_autoptr(CachedStmt) stmt = worker_prepare (ctx->w, SQL_MESSAGE_INSERT, error);
 
       if (stmt == NULL)
         return FALSE;
-      bind_message_row (stmt, ctx->changes->account_id, row);
+      bind_message_row (stmt, ctx->changes->account_id, row, thread_id);
       if (worker_step (ctx->w, stmt, error) == 0)
         return FALSE;
       id = sqlite3_last_insert_rowid (ctx->w->db);
@@ -832,7 +892,7 @@ apply_upsert_message (ApplyContext        *ctx,
 
       if (stmt == NULL)
         return FALSE;
-      bind_message_row (stmt, ctx->changes->account_id, row);
+      bind_message_row (stmt, ctx->changes->account_id, row, thread_id);
       sqlite3_bind_int64 (stmt, 17, id);
       if (worker_step (ctx->w, stmt, error) == 0)
         return FALSE;
