@@ -1130,7 +1130,7 @@ fetch_body_cb (GObject      *object,
   g_object_set_data_full (G_OBJECT (task), "hir-body", g_object_ref (body), g_object_unref);
   hir_store_save_body_async (self->store, hir_message_get_id (request->message), body,
                              g_task_get_cancellable (task), save_body_cb,
-                             g_steal_pointer (&task));
+                             g_object_ref (task));
 }
 
 static void
@@ -1154,7 +1154,7 @@ body_provider_ready_cb (GObject      *object,
     }
   hir_provider_fetch_body_async (request->slot->provider, request->message,
                                  g_task_get_cancellable (task), fetch_body_cb,
-                                 g_steal_pointer (&task));
+                                 g_object_ref (task));
 }
 
 static void
@@ -1181,7 +1181,7 @@ load_cached_body_cb (GObject      *object,
       return;
     }
   ensure_provider_async (request->slot, g_task_get_cancellable (task), body_provider_ready_cb,
-                         g_steal_pointer (&task));
+                         g_object_ref (task));
 }
 
 void
@@ -1276,7 +1276,7 @@ fetch_attachment_cb (GObject      *object,
   g_file_replace_contents_bytes_async (file, request->bytes, NULL, FALSE,
                                        G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
                                        g_task_get_cancellable (task), write_attachment_cb,
-                                       g_steal_pointer (&task));
+                                       g_object_ref (task));
 }
 
 static void
@@ -1300,7 +1300,7 @@ attachment_provider_ready_cb (GObject      *object,
     }
   hir_provider_fetch_attachment_async (request->slot->provider, request->message,
                                        request->attachment, g_task_get_cancellable (task),
-                                       fetch_attachment_cb, g_steal_pointer (&task));
+                                       fetch_attachment_cb, g_object_ref (task));
 }
 
 static void
@@ -1330,7 +1330,7 @@ load_cached_attachment_cb (GObject      *object,
       return;
     }
   ensure_provider_async (request->slot, g_task_get_cancellable (task),
-                         attachment_provider_ready_cb, g_steal_pointer (&task));
+                         attachment_provider_ready_cb, g_object_ref (task));
 }
 
 void
@@ -1434,7 +1434,7 @@ flags_provider_ready_cb (GObject      *object,
     }
   hir_provider_set_flags_async (request->slot->provider, request->message, request->flags,
                                 g_task_get_cancellable (task), remote_flags_cb,
-                                g_steal_pointer (&task));
+                                g_object_ref (task));
 }
 
 static void
@@ -1453,7 +1453,7 @@ local_flags_cb (GObject      *object,
     }
   hir_message_set_flags (request->message, request->flags);
   ensure_provider_async (request->slot, g_task_get_cancellable (task), flags_provider_ready_cb,
-                         g_steal_pointer (&task));
+                         g_object_ref (task));
 }
 
 void

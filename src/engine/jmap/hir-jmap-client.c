@@ -855,9 +855,22 @@ hir_jmap_get_response (JsonArray   *responses,
       const char *description = json_object_get_string_member_with_default (arguments,
                                                                             "description", NULL);
 
-      g_set_error (error, HIR_ERROR,
-                   g_str_equal (type, "cannotCalculateChanges") ? HIR_ERROR_STATE_MISMATCH
-                                                                : HIR_ERROR_SERVER,
+      gboolean mismatch = g_str_equal (type, "cannotCalculateChanges");
+      JsonNode *bad = json_object_get_member (arguments, "arguments");
+
+      /* A state the server does not recognise at all (Cyrus answers invalidArguments
+       * naming sinceState, e.g. after a restore) is as hopeless for a delta as one it
+       * cannot compute from. */
+      if (g_str_equal (type, "invalidArguments") && bad != NULL && JSON_NODE_HOLDS_ARRAY (bad))
+        {
+          JsonArray *names = json_node_get_array (bad);
+
+          for (guint i = 0; i < json_array_get_length (names); i++)
+            if (g_strcmp0 (json_array_get_string_element (names, i), "sinceState") == 0)
+              mismatch = TRUE;
+        }
+
+      g_set_error (error, HIR_ERROR, mismatch ? HIR_ERROR_STATE_MISMATCH : HIR_ERROR_SERVER,
                    "The server refused %s: %s%s%s", name, type,
                    description ? ": " : "", description ? description : "");
       return NULL;
