@@ -57,10 +57,12 @@ mailctl (Fixture    *fx,
 }
 
 static char *
-append (Fixture    *fx,
-        const char *subject,
-        const char *minute,
-        const char *flag)
+append_full (Fixture    *fx,
+             const char *subject,
+             const char *minute,
+             const char *flag,
+             const char *content_type,
+             const char *body)
 {
   static guint n;
   g_autofree char *name = g_strdup_printf ("m%u.eml", ++n);
@@ -74,13 +76,23 @@ append (Fixture    *fx,
                          "Date: Tue, 03 Nov 2026 10:%s:00 +0100\n"
                          "Message-ID: <window-%u-%u@example.test>\n"
                          "MIME-Version: 1.0\n"
-                         "Content-Type: text/plain; charset=utf-8\n"
+                         "Content-Type: %s; charset=utf-8\n"
                          "\n"
-                         "Hello,\n\n> a quoted line\n\nSee https://example.test/\n",
-                         fx->address, subject, minute, n, g_random_int ());
+                         "%s\n",
+                         fx->address, subject, minute, n, g_random_int (), content_type, body);
   g_file_set_contents (path, eml, -1, &error);
   g_assert_no_error (error);
   return g_strstrip (mailctl (fx, "append", "INBOX", path, flag, NULL));
+}
+
+static char *
+append (Fixture    *fx,
+        const char *subject,
+        const char *minute,
+        const char *flag)
+{
+  return append_full (fx, subject, minute, flag, "text/plain",
+                      "Hello,\n\n> a quoted line\n\nSee https://example.test/");
 }
 
 static void
@@ -431,6 +443,101 @@ test_open_and_flag (void)
   fixture_clear (&fx);
 }
 
+static gboolean
+remote_bar_revealed (gpointer data)
+{
+  GtkWidget *bar = find_widget (data, has_css_class, "remote-content-bar");
+
+  return bar != NULL && gtk_revealer_get_reveal_child (GTK_REVEALER (gtk_widget_get_parent (bar)));
+}
+
+static gboolean
+remote_bar_hidden (gpointer data)
+{
+  return !remote_bar_revealed (data);
+}
+
+typedef struct
+{
+  HirStore   *store;
+  const char *address;
+  gboolean    done;
+  gboolean    trusted;
+} TrustCheck;
+
+static void
+trust_checked_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  TrustCheck *check = user_data;
+
+  check->trusted = hir_store_is_sender_trusted_finish (HIR_STORE (object), result, NULL);
+  check->done = TRUE;
+}
+
+static gboolean
+trust_check_done (gpointer data)
+{
+  return ((TrustCheck *) data)->done;
+}
+
+static void
+test_remote_content (void)
+{
+  Fixture fx = { 0 };
+  g_autofree char *uid = NULL;
+  HirWindow *window;
+  HirReader *reader;
+  GtkWidget *list_view;
+  Lookup lookup = { NULL, "Window test: newsletter", 0, NULL };
+  TrustCheck check = { NULL, "carol@example.test", FALSE, FALSE };
+  GSettings *settings = g_settings_new (APP_ID);
+
+  g_settings_set_string (settings, "remote-content-policy", "ask");
+  fixture_connect (&fx);
+  uid = append_full (&fx, lookup.subject, "40", NULL, "text/html",
+                     "<p>News</p><img src=\"http://127.0.0.1:9/pixel.gif\">");
+  fixture_add_account (&fx);
+
+  window = hir_window_new (NULL, fx.engine);
+  g_object_ref_sink (window);
+  gtk_window_present (GTK_WINDOW (window));
+  reader = hir_window_get_reader (window);
+  lookup.window = window;
+  g_assert_true (hir_test_wait_until (message_listed, &lookup, TIMEOUT_MS));
+
+  list_view = find_widget (GTK_WIDGET (window), is_list_view, "message-list");
+  gtk_widget_activate_action (list_view, "list.activate-item", "u", lookup.position);
+  g_assert_true (hir_test_wait_until (reader_done, reader, TIMEOUT_MS));
+
+  /* Blocked, and the bar says so. */
+  g_assert_true (hir_message_view_get_remote_content_blocked (hir_reader_get_view (reader)));
+  g_assert_true (hir_test_wait_until (remote_bar_revealed, reader, TIMEOUT_MS));
+
+  /* "Show": this message only. */
+  gtk_widget_activate_action (GTK_WIDGET (reader), "reader.show-remote-content", NULL);
+  g_assert_true (hir_message_view_get_allow_remote (hir_reader_get_view (reader)));
+  g_assert_true (hir_test_wait_until (remote_bar_hidden, reader, TIMEOUT_MS));
+
+  /* "Always show from carol": remembered by the store. */
+  gtk_widget_activate_action (GTK_WIDGET (reader), "reader.trust-sender", NULL);
+  /* The store runs its calls in order on one thread: this question comes after the
+   * answer was written. */
+  check.store = hir_engine_get_store (fx.engine);
+  hir_store_is_sender_trusted_async (check.store, check.address, NULL, trust_checked_cb, &check);
+  g_assert_true (hir_test_wait_until (trust_check_done, &check, TIMEOUT_MS));
+  g_assert_true (check.trusted);
+
+  g_clear_object (&lookup.message);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_true (hir_test_wait_until (only_our_ref, window, TIMEOUT_MS));
+  g_assert_finalize_object (window);
+  hir_engine_stop (fx.engine);
+  fixture_clear (&fx);
+  g_object_unref (settings);
+}
+
 static void
 test_no_accounts (void)
 {
@@ -455,6 +562,7 @@ main (int   argc,
 
   g_test_add_func ("/window/no-accounts", test_no_accounts);
   g_test_add_func ("/window/open-and-flag", test_open_and_flag);
+  g_test_add_func ("/window/remote-content", test_remote_content);
 
   return g_test_run ();
 }
