@@ -713,6 +713,56 @@ test_store_disk_full (void)
   g_test_trap_assert_stderr ("*Mail cache*disk*");
 }
 
+/* Calls queued back to back run in order on the one worker, each in its own
+ * transaction; a cancelled one is skipped without harming the others. */
+static void
+test_store_queue (void)
+{
+  g_autoptr(HirStore) store = open_new_store ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  GAsyncResult *results[10] = { NULL, };
+  g_autoptr(GAsyncResult) cancelled = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *state = NULL;
+
+  populate (store);
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      g_autoptr(HirStoreChanges) changes = hir_store_changes_new (ACCOUNT);
+      g_autofree char *remote_id = g_strdup_printf ("q%u", i);
+      g_autofree char *value = g_strdup_printf ("q-state-%u", i);
+
+      add_message (changes, remote_id, 5000 + i, 0, "mb-inbox");
+      hir_store_changes_set_state (changes, "jmap:Email", value);
+      hir_store_apply_async (store, changes, NULL, hir_test_async_cb, &results[i]);
+      if (i == 4)
+        {
+          g_autoptr(HirStoreChanges) doomed = hir_store_changes_new (ACCOUNT);
+
+          /* Cancelled before the worker reaches it (deterministic: before queueing). */
+          add_message (doomed, "doomed", 1, 0, "mb-inbox");
+          g_cancellable_cancel (cancellable);
+          hir_store_apply_async (store, doomed, cancellable, hir_test_async_cb, &cancelled);
+        }
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      hir_store_apply_finish (store, hir_test_async_wait (&results[i]), &error);
+      g_assert_no_error (error);
+      g_clear_object (&results[i]);
+    }
+  g_assert_false (hir_store_apply_finish (store, hir_test_async_wait (&cancelled), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_null (find_message (store, "doomed", &error));
+  g_assert_error (error, HIR_ERROR, HIR_ERROR_NOT_FOUND);
+
+  state = get_state (store, "jmap:Email");
+  g_assert_cmpstr (state, ==, "q-state-9");
+  assert_counts (store, "mb-inbox", 13, 12);
+}
+
 static void
 test_store_not_open (void)
 {
@@ -1977,6 +2027,7 @@ main (int   argc,
   g_test_add_func ("/engine/store/apply-atomic", test_store_apply_atomic);
   g_test_add_func ("/engine/store/readonly", test_store_readonly);
   g_test_add_func ("/engine/store/disk-full", test_store_disk_full);
+  g_test_add_func ("/engine/store/queue", test_store_queue);
   g_test_add_func ("/engine/store/not-open", test_store_not_open);
   g_test_add_func ("/engine/store/set-flags", test_store_set_flags);
   g_test_add_func ("/engine/store/threads", test_store_threads);
