@@ -415,6 +415,16 @@ hir_message_view_decide_policy (WebKitWebView            *view,
             return TRUE;
           }
 
+        /* A table of contents inside the message: scrolling within the same document. */
+        if (type == WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION &&
+            self->document_uri != NULL && g_str_has_prefix (uri, self->document_uri) &&
+            uri[strlen (self->document_uri)] == '#' &&
+            webkit_navigation_action_is_user_gesture (action))
+          {
+            webkit_policy_decision_use (decision);
+            return TRUE;
+          }
+
         /* A link the user clicked goes to the browser; nothing else goes anywhere
          * (meta refresh, forms, frames, window.open, redirects). */
         if (webkit_navigation_action_get_navigation_type (action) == WEBKIT_NAVIGATION_TYPE_LINK_CLICKED &&

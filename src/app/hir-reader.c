@@ -33,6 +33,7 @@ struct _HirReader
   GtkButton              *trust_button;
   GtkLabel               *trust_label;
   AdwStatusPage          *error_page;
+  GtkLabel               *link_preview;
 
   guint                   loading : 1;
   guint                   trust_pending : 1;
@@ -187,6 +188,20 @@ create_attachment_row (gpointer item,
   return hir_attachment_row_new (HIR_ATTACHMENT (item));
 }
 
+/* Where a link really goes, shown before the click (the text of a link can say anything). */
+static void
+mouse_target_changed_cb (HirReader           *self,
+                         WebKitHitTestResult *hit,
+                         guint                modifiers)
+{
+  const char *uri = NULL;
+
+  if (webkit_hit_test_result_context_is_link (hit))
+    uri = webkit_hit_test_result_get_link_uri (hit);
+  gtk_label_set_text (self->link_preview, uri != NULL ? uri : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->link_preview), uri != NULL && uri[0] != '\0');
+}
+
 static void
 update_remote_bar (HirReader *self)
 {
@@ -278,6 +293,7 @@ load_message (HirReader *self)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->body);
   gtk_revealer_set_reveal_child (self->remote_revealer, FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->link_preview), FALSE);
   gtk_flow_box_bind_model (self->attachments, NULL, NULL, NULL, NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->attachments), FALSE);
 
@@ -711,6 +727,8 @@ hir_reader_class_init (HirReaderClass *klass)
 static void
 hir_reader_init (HirReader *self)
 {
+  GtkWidget *overlay;
+
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->settings = hir_settings_new ();
@@ -721,7 +739,20 @@ hir_reader_init (HirReader *self)
   self->view = HIR_MESSAGE_VIEW (hir_message_view_new ());
   gtk_widget_set_vexpand (GTK_WIDGET (self->view), TRUE);
   gtk_widget_set_hexpand (GTK_WIDGET (self->view), TRUE);
-  gtk_box_append (self->view_box, GTK_WIDGET (self->view));
+  overlay = gtk_overlay_new ();
+  gtk_overlay_set_child (GTK_OVERLAY (overlay), GTK_WIDGET (self->view));
+  self->link_preview = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_ellipsize (self->link_preview, PANGO_ELLIPSIZE_MIDDLE);
+  gtk_label_set_max_width_chars (self->link_preview, 80);
+  gtk_widget_set_halign (GTK_WIDGET (self->link_preview), GTK_ALIGN_START);
+  gtk_widget_set_valign (GTK_WIDGET (self->link_preview), GTK_ALIGN_END);
+  gtk_widget_set_can_target (GTK_WIDGET (self->link_preview), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->link_preview), FALSE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->link_preview), "link-preview");
+  gtk_overlay_add_overlay (GTK_OVERLAY (overlay), GTK_WIDGET (self->link_preview));
+  gtk_box_append (self->view_box, overlay);
+  g_signal_connect_object (self->view, "mouse-target-changed",
+                           G_CALLBACK (mouse_target_changed_cb), self, G_CONNECT_SWAPPED);
   hir_message_view_set_part_loader (self->view, load_part, self, NULL);
   g_signal_connect_object (self->view, "notify::remote-content-blocked",
                            G_CALLBACK (update_remote_bar), self, G_CONNECT_SWAPPED);
