@@ -47,6 +47,7 @@ struct _HirWindow
   GtkLabel             *banner_label;
   GtkButton            *banner_password_button;
   HirReader            *reader;
+  GtkWidget            *read_button;
 };
 
 G_DEFINE_FINAL_TYPE (HirWindow, hir_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -616,6 +617,39 @@ search_action (GtkWidget  *widget,
   /* Reserved: search arrives with the store's full-text index. */
 }
 
+static char *
+read_button_icon (gpointer this,
+                  gboolean seen)
+{
+  return g_strdup (seen ? "mail-unread-symbolic" : "mail-read-symbolic");
+}
+
+static char *
+read_button_tooltip (gpointer this,
+                     gboolean seen)
+{
+  return g_strdup (seen ? _("Mark as Unread") : _("Mark as Read"));
+}
+
+/* The header's read button follows the shown message's state; "this" is the reader. */
+static void
+bind_read_button (HirWindow *self)
+{
+  GtkExpression *seen;
+  GtkExpression *icon;
+  GtkExpression *tooltip;
+
+  seen = gtk_property_expression_new (HIR_TYPE_MESSAGE,
+                                      gtk_property_expression_new (HIR_TYPE_READER, NULL, "message"),
+                                      "seen");
+  icon = gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 1, (GtkExpression *[]) { gtk_expression_ref (seen) },
+                                      G_CALLBACK (read_button_icon), NULL, NULL);
+  tooltip = gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 1, (GtkExpression *[]) { seen },
+                                         G_CALLBACK (read_button_tooltip), NULL, NULL);
+  gtk_expression_bind (icon, self->read_button, "icon-name", self->reader);
+  gtk_expression_bind (tooltip, self->read_button, "tooltip-text", self->reader);
+}
+
 static void
 update_message_actions (HirWindow *self)
 {
@@ -811,6 +845,7 @@ hir_window_class_init (HirWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HirWindow, banner_label);
   gtk_widget_class_bind_template_child (widget_class, HirWindow, banner_password_button);
   gtk_widget_class_bind_template_child (widget_class, HirWindow, reader);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, read_button);
   gtk_widget_class_bind_template_callback (widget_class, folder_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, message_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, message_list_clicked_cb);
@@ -853,6 +888,7 @@ hir_window_init (HirWindow *self)
   self->settings = hir_settings_new ();
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
   update_message_actions (self);
+  bind_read_button (self);
 
 #if DEVELOPMENT
   gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
