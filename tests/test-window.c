@@ -539,6 +539,29 @@ test_remote_content (void)
 }
 
 static void
+test_row_dates (void)
+{
+  g_autoptr(GTimeZone) tz = g_time_zone_new_local ();
+  g_autoptr(GDateTime) now = g_date_time_new (tz, 2026, 11, 25, 15, 30, 0);
+  g_autoptr(GDateTime) morning = g_date_time_new (tz, 2026, 11, 25, 8, 5, 0);
+  g_autoptr(GDateTime) yesterday = g_date_time_new (tz, 2026, 11, 24, 23, 0, 0);
+  g_autoptr(GDateTime) march = g_date_time_new (tz, 2026, 3, 12, 10, 0, 0);
+  g_autoptr(GDateTime) old = g_date_time_new (tz, 2019, 3, 12, 10, 0, 0);
+  g_autofree char *today_text = hir_message_row_format_date (g_date_time_to_unix (morning), now);
+  g_autofree char *yesterday_text = hir_message_row_format_date (g_date_time_to_unix (yesterday), now);
+  g_autofree char *march_text = hir_message_row_format_date (g_date_time_to_unix (march), now);
+  g_autofree char *old_text = hir_message_row_format_date (g_date_time_to_unix (old), now);
+  g_autofree char *none_text = hir_message_row_format_date (0, now);
+
+  /* No translations are loaded here, so the formats are the untranslated ones. */
+  g_assert_cmpstr (today_text, ==, "08:05");
+  g_assert_cmpstr (yesterday_text, ==, "Yesterday");
+  g_assert_cmpstr (march_text, ==, "12 Mar");
+  g_assert_nonnull (strstr (old_text, "19"));
+  g_assert_cmpstr (none_text, ==, "");
+}
+
+static void
 test_no_accounts (void)
 {
   g_autoptr(HirEngine) engine = hir_test_engine_new ();
@@ -560,6 +583,7 @@ main (int   argc,
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
+  g_test_add_func ("/window/row-dates", test_row_dates);
   g_test_add_func ("/window/no-accounts", test_no_accounts);
   g_test_add_func ("/window/open-and-flag", test_open_and_flag);
   g_test_add_func ("/window/remote-content", test_remote_content);

@@ -338,15 +338,65 @@ show_folder (HirWindow *self,
 
 /* Sidebar */
 
+static gboolean
+has_remote_id (GListModel *folders,
+               const char *remote_id)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (folders); i++)
+    {
+      g_autoptr(HirFolder) folder = g_list_model_get_item (folders, i);
+
+      if (g_strcmp0 (hir_folder_get_remote_id (folder), remote_id) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Top level: no parent, or a parent the account does not list (never lose a folder). */
+static gboolean
+is_top_level_folder (gpointer item,
+                     gpointer user_data)
+{
+  const char *parent = hir_folder_get_parent_remote_id (HIR_FOLDER (item));
+
+  return parent == NULL || parent[0] == '\0' || !has_remote_id (G_LIST_MODEL (user_data), parent);
+}
+
+static gboolean
+is_child_folder (gpointer item,
+                 gpointer user_data)
+{
+  return g_strcmp0 (hir_folder_get_parent_remote_id (HIR_FOLDER (item)), user_data) == 0;
+}
+
+/* Accounts hold their top-level folders, folders their subfolders: the tree list model
+ * flattens that into the sidebar, in the store's order at each level. */
 static GListModel *
 create_folder_model (gpointer item,
                      gpointer user_data)
 {
   HirWindow *self = user_data;
+  GListModel *folders;
+  GtkCustomFilter *filter;
 
   if (HIR_IS_ACCOUNT (item))
-    return g_object_ref (hir_engine_get_folders (self->engine, HIR_ACCOUNT (item)));
-  return NULL;
+    {
+      folders = hir_engine_get_folders (self->engine, HIR_ACCOUNT (item));
+      filter = gtk_custom_filter_new (is_top_level_folder, g_object_ref (folders), g_object_unref);
+    }
+  else
+    {
+      HirFolder *folder = HIR_FOLDER (item);
+      HirAccount *account = hir_engine_find_account (self->engine, hir_folder_get_account_id (folder));
+
+      if (account == NULL)
+        return NULL;
+      folders = hir_engine_get_folders (self->engine, account);
+      filter = gtk_custom_filter_new (is_child_folder, g_strdup (hir_folder_get_remote_id (folder)),
+                                      g_free);
+    }
+
+  return G_LIST_MODEL (gtk_filter_list_model_new (g_object_ref (folders), GTK_FILTER (filter)));
 }
 
 static HirFolder *
@@ -408,6 +458,14 @@ sidebar_item_is_folder (gpointer  this,
                         GObject  *item)
 {
   return HIR_IS_FOLDER (item);
+}
+
+/* Depth 0 is an account, 1 its folders; deeper levels step in. */
+static int
+sidebar_item_indent (gpointer this,
+                     guint    depth)
+{
+  return depth > 1 ? (int) (depth - 1) * 18 : 0;
 }
 
 static void
@@ -882,6 +940,8 @@ hir_window_init (HirWindow *self)
   /* The sidebar's factory needs a closure of ours, so it is made here with a scope. */
   gtk_builder_cscope_add_callback_symbol (GTK_BUILDER_CSCOPE (scope), "hir_sidebar_item_is_folder",
                                           G_CALLBACK (sidebar_item_is_folder));
+  gtk_builder_cscope_add_callback_symbol (GTK_BUILDER_CSCOPE (scope), "hir_sidebar_item_indent",
+                                          G_CALLBACK (sidebar_item_indent));
   factory = gtk_builder_list_item_factory_new_from_resource (scope, "/app/hirondelle/Hirondelle/hir-sidebar-item.ui");
   gtk_list_view_set_factory (self->sidebar_list, factory);
 
