@@ -772,6 +772,48 @@ test_state_mismatch (void)
   g_assert_cmpuint (provider_counter (mb, "email-queries"), >=, 2);
 }
 
+/* /engine/jmap/interrupted-first-sync */
+
+static void
+test_interrupted_first_sync (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("jmap-interrupt");
+  g_autoptr(HirStoreChanges) changes = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *out = NULL;
+  HirStore *store;
+  guint queries;
+
+  {
+    g_autofree char *eml = simple_message ("Stays", "s");
+    g_autofree char *uid_stays = append (mb, "INBOX", eml, NULL);
+  }
+  {
+    g_autofree char *eml = simple_message ("Goes while we are away", "g");
+
+    uid = append (mb, "INBOX", eml, NULL);
+  }
+  mailbox_connect (mb);
+  store = hir_engine_get_store (mb->engine);
+
+  /* As if the first sync had stopped after its pages but before its last step: folders
+   * known, no Email state. Meanwhile a message goes. */
+  changes = hir_store_changes_new (hir_account_get_id (mb->account));
+  hir_store_changes_set_state (changes, "jmap:Email", NULL);
+  hir_store_apply_async (store, changes, NULL, hir_test_async_cb, &result);
+  hir_store_apply_finish (store, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  out = mailctl (mb, "expunge", "INBOX", uid, NULL);
+
+  queries = provider_counter (mb, "email-queries");
+  sync_now (mb);
+  g_assert_cmpuint (provider_counter (mb, "email-queries"), ==, queries + 1);
+  g_assert_true (inbox_has (mb, "Stays"));
+  g_assert_false (inbox_has (mb, "Goes while we are away"));
+}
+
 /* /engine/jmap/body */
 
 static char *
@@ -1164,6 +1206,7 @@ main (int   argc,
   g_test_add_func ("/engine/jmap/poll-fallback", test_poll_fallback);
   g_test_add_func ("/engine/jmap/restart", test_restart);
   g_test_add_func ("/engine/jmap/state-mismatch", test_state_mismatch);
+  g_test_add_func ("/engine/jmap/interrupted-first-sync", test_interrupted_first_sync);
   g_test_add_func ("/engine/jmap/body", test_body);
   g_test_add_func ("/engine/jmap/set-flags", test_set_flags);
   g_test_add_func ("/engine/jmap/auth-failed", test_auth_failed);

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "hir-error.h"
 #include "hir-jmap-mail.h"
 #include "hir-jmap-provider.h"
@@ -21,6 +23,7 @@ struct _HirJmapProvider
   HirAccount *account;
   HirStore *store;
   HirJmapClient *client;
+  char *password;
 
   guint poll_interval;
   char *event_source_url;
@@ -96,6 +99,9 @@ hir_jmap_provider_finalize (GObject *object)
   g_clear_object (&self->account);
   g_clear_object (&self->store);
   g_clear_pointer (&self->event_source_url, g_free);
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_clear_pointer (&self->password, g_free);
 
   G_OBJECT_CLASS (hir_jmap_provider_parent_class)->finalize (object);
 }
@@ -213,14 +219,59 @@ hir_jmap_provider_init (HirJmapProvider *self)
   self->watch_mode = "none";
 }
 
+/* The client is made from the account's server settings; when those change (the user
+ * trusted a certificate, fixed the URL) the next request must use the new ones. */
+static void
+rebuild_client (HirJmapProvider *self)
+{
+  const char *url = hir_account_get_jmap_url (self->account);
+  const char *username = hir_account_get_username (self->account);
+  gboolean was_watching = self->watching;
+
+  if (username == NULL || *username == '\0')
+    username = hir_account_get_address (self->account);
+
+  if (was_watching)
+    stop_watching (self);
+  g_clear_object (&self->client);
+  /* Without a URL there is no client; sync then says what is missing. */
+  if (url != NULL && *url != '\0' && username != NULL)
+    self->client = hir_jmap_client_new (url, username, self->password,
+                                        hir_account_get_trusted_certificate (self->account));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+  if (was_watching)
+    hir_provider_start_watching (HIR_PROVIDER (self));
+}
+
+static void
+account_server_changed_cb (HirJmapProvider *self)
+{
+  HirJmapClient *client = self->client;
+  g_autofree char *url = NULL;
+  g_autofree char *username = NULL;
+  g_autofree char *pin = NULL;
+  const char *account_username = hir_account_get_username (self->account);
+
+  if (account_username == NULL || *account_username == '\0')
+    account_username = hir_account_get_address (self->account);
+  if (client != NULL)
+    g_object_get (client, "session-url", &url, "username", &username,
+                  "trusted-certificate", &pin, NULL);
+  if (client == NULL ||
+      g_strcmp0 (url, hir_account_get_jmap_url (self->account)) != 0 ||
+      g_strcmp0 (username, account_username) != 0 ||
+      g_strcmp0 (pin, hir_account_get_trusted_certificate (self->account)) != 0)
+    rebuild_client (self);
+}
+
 HirJmapProvider *
 hir_jmap_provider_new (HirAccount *account,
                        HirStore   *store,
                        const char *password)
 {
   HirJmapProvider *self;
-  const char *url;
-  const char *username;
+  const char * const watched[] = { "notify::jmap-url", "notify::username", "notify::address",
+                                   "notify::trusted-certificate" };
 
   g_return_val_if_fail (HIR_IS_ACCOUNT (account), NULL);
   g_return_val_if_fail (HIR_IS_STORE (store), NULL);
@@ -229,15 +280,11 @@ hir_jmap_provider_new (HirAccount *account,
                        "account", account,
                        "store", store,
                        NULL);
-
-  /* Without a URL there is no client; sync then says what is missing. */
-  url = hir_account_get_jmap_url (account);
-  username = hir_account_get_username (account);
-  if (username == NULL || *username == '\0')
-    username = hir_account_get_address (account);
-  if (url != NULL && *url != '\0' && username != NULL)
-    self->client = hir_jmap_client_new (url, username, password,
-                                        hir_account_get_trusted_certificate (account));
+  self->password = g_strdup (password);
+  rebuild_client (self);
+  for (guint i = 0; i < G_N_ELEMENTS (watched); i++)
+    g_signal_connect_object (account, watched[i], G_CALLBACK (account_server_changed_cb), self,
+                             G_CONNECT_SWAPPED);
   return self;
 }
 
@@ -956,6 +1003,20 @@ get_email_state_cb (GObject      *object,
       sync_fail (task, g_steal_pointer (&error));
       return;
     }
+
+  /* Folders known but no Email state: a full sync was interrupted. Its pages are in the
+   * store, but messages deleted since would never be reported: start clean. */
+  if (op->email_state == NULL && op->mailbox_state != NULL && !op->cleared)
+    {
+      HirJmapProvider *self = g_task_get_source_object (task);
+
+      g_debug ("%s: resuming an interrupted first sync from scratch",
+               hir_account_get_id (self->account));
+      op->cleared = TRUE;
+      hir_store_clear_account_async (self->store, hir_account_get_id (self->account),
+                                     g_task_get_cancellable (task), clear_account_cb, task);
+      return;
+    }
   sync_mailboxes (task);
 }
 
@@ -1616,6 +1677,10 @@ hir_jmap_provider_set_password (HirProvider *provider,
 {
   HirJmapProvider *self = HIR_JMAP_PROVIDER (provider);
 
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
+  self->password = g_strdup (password);
   if (self->client != NULL)
     hir_jmap_client_set_password (self->client, password);
 }
