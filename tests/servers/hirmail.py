@@ -101,7 +101,8 @@ def tls_context(env):
 
 def imap_connect(env, user, password, use_tls=True):
     """Log in over IMAP on the loopback port, with STARTTLS unless use_tls is False."""
-    imap = imaplib.IMAP4(env.get("HIR_TEST_HOST", HOST), int(env["HIR_TEST_IMAP_PORT"]))
+    imap = imaplib.IMAP4(env.get("HIR_TEST_HOST", HOST), int(env["HIR_TEST_IMAP_PORT"]),
+                         timeout=120)
     if use_tls:
         imap.starttls(ssl_context=tls_context(env))
     imap.login(user, password)
