@@ -11,15 +11,17 @@
 
 struct _HirFolderRow
 {
-  GtkWidget  parent_instance;
+  GtkWidget       parent_instance;
 
-  GObject   *item;
+  GtkTreeListRow *list_row;
+  GObject        *item;
 };
 
 G_DEFINE_FINAL_TYPE (HirFolderRow, hir_folder_row, GTK_TYPE_WIDGET)
 
 enum {
   PROP_0,
+  PROP_LIST_ROW,
   PROP_ITEM,
   PROP_ACCOUNT,
   PROP_FOLDER,
@@ -117,6 +119,7 @@ hir_folder_row_dispose (GObject *object)
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
   g_clear_object (&self->item);
+  g_clear_object (&self->list_row);
 
   G_OBJECT_CLASS (hir_folder_row_parent_class)->dispose (object);
 }
@@ -131,6 +134,9 @@ hir_folder_row_get_property (GObject    *object,
 
   switch (prop_id)
     {
+    case PROP_LIST_ROW:
+      g_value_set_object (value, self->list_row);
+      break;
     case PROP_ITEM:
       g_value_set_object (value, self->item);
       break;
@@ -158,6 +164,9 @@ hir_folder_row_set_property (GObject      *object,
 
   switch (prop_id)
     {
+    case PROP_LIST_ROW:
+      hir_folder_row_set_list_row (self, g_value_get_object (value));
+      break;
     case PROP_ITEM:
       hir_folder_row_set_item (self, g_value_get_object (value));
       break;
@@ -176,6 +185,9 @@ hir_folder_row_class_init (HirFolderRowClass *klass)
   object_class->get_property = hir_folder_row_get_property;
   object_class->set_property = hir_folder_row_set_property;
 
+  properties[PROP_LIST_ROW] =
+    g_param_spec_object ("list-row", NULL, NULL, GTK_TYPE_TREE_LIST_ROW,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_ITEM] =
     g_param_spec_object ("item", NULL, NULL, G_TYPE_OBJECT,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -237,6 +249,30 @@ hir_folder_row_set_item (HirFolderRow *self,
   if (was_folder != (hir_folder_row_get_folder (self) != NULL))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IS_FOLDER]);
   g_object_thaw_notify (G_OBJECT (self));
+}
+
+void
+hir_folder_row_set_list_row (HirFolderRow   *self,
+                             GtkTreeListRow *row)
+{
+  g_autoptr(GObject) item = NULL;
+  guint depth = 0;
+
+  g_return_if_fail (HIR_IS_FOLDER_ROW (self));
+  g_return_if_fail (row == NULL || GTK_IS_TREE_LIST_ROW (row));
+
+  if (!g_set_object (&self->list_row, row))
+    return;
+
+  if (row != NULL)
+    {
+      item = gtk_tree_list_row_get_item (row);
+      depth = gtk_tree_list_row_get_depth (row);
+    }
+  /* Depth 0 is an account, 1 its folders; subfolders step in under their parent. */
+  gtk_widget_set_margin_start (GTK_WIDGET (self), depth > 1 ? (int) (depth - 1) * 18 : 0);
+  hir_folder_row_set_item (self, item);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIST_ROW]);
 }
 
 HirAccount *

@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (HirFolderRow, hir_folder_row, HIR, FOLDER_ROW, GtkWidget)
 
 /* Properties:
+ *   list-row   GtkTreeListRow  the sidebar's row: sets item, and the indent of subfolders
  *   item       GObject     a HirAccount (shown as a heading with its status) or a
  *                          HirFolder (role icon, name, unread count)
  *   account    HirAccount  read-only: item when it is an account, else NULL
@@ -23,6 +24,8 @@ G_DECLARE_FINAL_TYPE (HirFolderRow, hir_folder_row, HIR, FOLDER_ROW, GtkWidget)
 GObject    *hir_folder_row_get_item      (HirFolderRow *self);
 void        hir_folder_row_set_item      (HirFolderRow *self,
                                           GObject      *item);
+void        hir_folder_row_set_list_row  (HirFolderRow   *self,
+                                          GtkTreeListRow *row);
 HirAccount *hir_folder_row_get_account   (HirFolderRow *self);
 HirFolder  *hir_folder_row_get_folder    (HirFolderRow *self);
 

@@ -460,13 +460,6 @@ sidebar_item_is_folder (gpointer  this,
   return HIR_IS_FOLDER (item);
 }
 
-/* Depth 0 is an account, 1 its folders; deeper levels step in. */
-static int
-sidebar_item_indent (gpointer this,
-                     guint    depth)
-{
-  return depth > 1 ? (int) (depth - 1) * 18 : 0;
-}
 
 static void
 folder_activated_cb (HirWindow   *self,
@@ -940,8 +933,6 @@ hir_window_init (HirWindow *self)
   /* The sidebar's factory needs a closure of ours, so it is made here with a scope. */
   gtk_builder_cscope_add_callback_symbol (GTK_BUILDER_CSCOPE (scope), "hir_sidebar_item_is_folder",
                                           G_CALLBACK (sidebar_item_is_folder));
-  gtk_builder_cscope_add_callback_symbol (GTK_BUILDER_CSCOPE (scope), "hir_sidebar_item_indent",
-                                          G_CALLBACK (sidebar_item_indent));
   factory = gtk_builder_list_item_factory_new_from_resource (scope, "/app/hirondelle/Hirondelle/hir-sidebar-item.ui");
   gtk_list_view_set_factory (self->sidebar_list, factory);
 
