@@ -29,6 +29,7 @@ struct _HirMessageView
 
   guint                     allow_remote : 1;
   guint                     remote_content_blocked : 1;
+  guint                     recovered : 1;
 };
 
 G_DEFINE_FINAL_TYPE (HirMessageView, hir_message_view, WEBKIT_TYPE_WEB_VIEW)
@@ -178,6 +179,7 @@ hir_message_view_show_body (HirMessageView *self,
   g_return_if_fail (body == NULL || HIR_IS_MESSAGE_BODY (body));
 
   g_set_object (&self->body, body);
+  self->recovered = FALSE;
   if (self->allow_remote != !!allow_remote)
     {
       self->allow_remote = !!allow_remote;
@@ -498,6 +500,20 @@ hir_message_view_run_file_chooser (WebKitWebView            *view,
   return TRUE;
 }
 
+/* A crashed web process leaves a blank view: show the message again, once. */
+static void
+hir_message_view_web_process_terminated (WebKitWebView                     *view,
+                                         WebKitWebProcessTerminationReason  reason)
+{
+  HirMessageView *self = HIR_MESSAGE_VIEW (view);
+
+  g_warning ("The web process showing a message ended (reason %d)", reason);
+  if (reason == WEBKIT_WEB_PROCESS_TERMINATED_BY_API || self->recovered || self->body == NULL)
+    return;
+  self->recovered = TRUE;
+  render (self);
+}
+
 static void
 dark_changed_cb (HirMessageView *self)
 {
@@ -622,6 +638,7 @@ hir_message_view_class_init (HirMessageViewClass *klass)
   web_view_class->context_menu = hir_message_view_context_menu;
   web_view_class->permission_request = hir_message_view_permission_request;
   web_view_class->run_file_chooser = hir_message_view_run_file_chooser;
+  web_view_class->web_process_terminated = hir_message_view_web_process_terminated;
 
   properties[PROP_ALLOW_REMOTE] =
     g_param_spec_boolean ("allow-remote", NULL, NULL, FALSE,
