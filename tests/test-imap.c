@@ -486,9 +486,9 @@ test_bodies (void)
   g_assert_nonnull (message);
   g_assert_false (hir_message_get_has_attachment (message));
   body = fetch_body (mb, message);
-  g_assert_cmpstr (hir_message_body_get_text (body), ==, "“Café” – 10 €\n");
+  g_assert_cmpstr (hir_message_body_get_text (body), ==, "“Café” – 10 €");
   g_assert_cmpstr (hir_message_body_get_html (body), ==,
-                   "<p>“Café”</p><img src=\"cid:logo@x\">\n");
+                   "<p>“Café”</p><img src=\"cid:logo@x\">");
   attachment = hir_message_body_find_by_content_id (body, "logo@x");
   g_assert_nonnull (attachment);
   g_assert_true (hir_attachment_get_inline (attachment));
@@ -650,6 +650,18 @@ static gboolean
 watch_mode_is_idle (gpointer data)
 {
   return g_strcmp0 (hir_imap_provider_get_watch_mode (data), "idle") == 0;
+}
+
+static gboolean
+watch_mode_is_poll (gpointer data)
+{
+  return g_strcmp0 (hir_imap_provider_get_watch_mode (data), "poll") == 0;
+}
+
+static gboolean
+watch_mode_is_not_poll (gpointer data)
+{
+  return !watch_mode_is_poll (data);
 }
 
 static void
@@ -845,8 +857,10 @@ test_auth_failed (void)
 
   /* Watching does not loop on a refused password: it gives up and says so. */
   hir_provider_start_watching (HIR_PROVIDER (mb->provider));
-  g_assert_false (hir_test_wait_until (watch_mode_is_idle, mb->provider, 1500));
-  g_assert_cmpstr (hir_imap_provider_get_watch_mode (mb->provider), ==, "poll");
+  g_assert_true (hir_test_wait_until (watch_mode_is_poll, mb->provider, 20000));
+  g_assert_cmpint (hir_account_get_status (mb->account), ==, HIR_ACCOUNT_STATUS_AUTH_FAILED);
+  /* And it stays there: no reconnection is scheduled. */
+  g_assert_false (hir_test_wait_until (watch_mode_is_not_poll, mb->provider, 2500));
   hir_provider_stop_watching (HIR_PROVIDER (mb->provider));
 
   /* The right password, given later, works. */

@@ -329,6 +329,16 @@ hir_imap_decode_text (const guint8 *data,
       else
         utf8 = g_mime_utils_decode_8bit (NULL, raw, n);
     }
+
+  /* IMAP sends CRLF; the engine's text uses LF like JMAP's bodyValues. */
+  {
+    char *w = utf8;
+
+    for (const char *r = utf8; *r; r++)
+      if (!(r[0] == '\r' && r[1] == '\n'))
+        *w++ = *r;
+    *w = '\0';
+  }
   return utf8;
 }
 
