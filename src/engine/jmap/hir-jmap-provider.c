@@ -445,11 +445,26 @@ typedef struct
   gboolean cleared;
   /* What runs after the store applied a step. */
   void (*next) (GTask *task);
+
+  /* The full sync's pipeline. */
+  guint request_position;
+  guint total;
+  gboolean requesting;
+  gboolean applying;
+  gboolean applying_last;
+  gpointer ready_page;
+  GError *page_error;
+  /* The task has been returned; late callbacks only drop their references. */
+  gboolean finished;
 } SyncOp;
+
+static void page_free (gpointer page);
 
 static void
 sync_op_free (SyncOp *op)
 {
+  g_clear_pointer (&op->ready_page, page_free);
+  g_clear_error (&op->page_error);
   g_free (op->mailbox_state);
   g_free (op->email_state);
   g_free (op->full_email_state);
@@ -465,7 +480,9 @@ sync_fail (GTask  *task,
            GError *error)
 {
   HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
 
+  op->finished = TRUE;
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     hir_account_set_status_from_error (self->account, error);
   g_task_return_error (task, error);
@@ -476,7 +493,9 @@ static void
 sync_done (GTask *task)
 {
   HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
 
+  op->finished = TRUE;
   hir_account_set_status (self->account, HIR_ACCOUNT_STATUS_ONLINE, NULL);
   g_task_return_boolean (task, TRUE);
   g_object_unref (task);
@@ -752,65 +771,167 @@ add_emails (HirJmapProvider *self,
   return n;
 }
 
-static void sync_email_page (GTask *task);
+/* Full sync: pages of Email/query + Email/get, pipelined. While the store writes page k
+ * the request for page k+1 is already at the server, so the server's time and ours
+ * overlap; at most one page waits, so memory stays at two pages whatever the mailbox. */
+
+typedef struct
+{
+  JsonArray *responses;
+  gboolean last;
+} Page;
 
 static void
-email_page_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+page_free (gpointer data)
 {
-  GTask *task = user_data;
-  HirJmapProvider *self = g_task_get_source_object (task);
-  SyncOp *op = g_task_get_task_data (task);
-  g_autoptr(JsonArray) responses = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(HirStoreChanges) changes = NULL;
-  JsonObject *query;
-  JsonObject *get;
-  JsonArray *ids;
-  guint n_ids;
-  gint64 total;
-  gboolean last;
+  Page *page = data;
 
-  responses = hir_jmap_client_call_finish (HIR_JMAP_CLIENT (object), result, &error);
-  if (responses == NULL ||
-      (query = hir_jmap_get_response (responses, 0, "Email/query", &error)) == NULL ||
-      (get = hir_jmap_get_response (responses, 1, "Email/get", &error)) == NULL)
+  g_clear_pointer (&page->responses, json_array_unref);
+  g_free (page);
+}
+
+static void request_email_page (GTask *task);
+static void apply_email_page (GTask *task,
+                              Page  *page);
+
+static void
+page_applied_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gboolean was_last = op->applying_last;
+  Page *next;
+
+  op->applying = FALSE;
+  if (!hir_store_apply_finish (HIR_STORE (object), result, &error) && !op->finished)
     {
-      sync_fail (task, g_steal_pointer (&error));
+      sync_fail (g_object_ref (task), g_steal_pointer (&error));
+      return;
+    }
+  if (op->finished)
+    return;
+  if (op->page_error != NULL)
+    {
+      sync_fail (g_object_ref (task), g_steal_pointer (&op->page_error));
+      return;
+    }
+  if (was_last)
+    {
+      sync_done (g_object_ref (task));
       return;
     }
 
+  next = g_steal_pointer (&op->ready_page);
+  if (next != NULL)
+    {
+      if (!next->last && !op->requesting)
+        request_email_page (task);
+      apply_email_page (task, next);
+    }
+  /* Else the next page is on its way and is applied when it arrives. */
+}
+
+/* Takes @page. */
+static void
+apply_email_page (GTask *task,
+                  Page  *page)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(HirStoreChanges) changes = hir_store_changes_new (hir_account_get_id (self->account));
+  g_autoptr(GError) error = NULL;
+  JsonObject *get;
+
+  get = hir_jmap_get_response (page->responses, 1, "Email/get", &error);
+  if (get == NULL)
+    {
+      page_free (page);
+      sync_fail (g_object_ref (task), g_steal_pointer (&error));
+      return;
+    }
+
+  /* Pages are applied in order, so the first one seen holds the state from before any
+   * page was read: changes made while paging are picked up by the next delta. */
   if (op->full_email_state == NULL)
     {
       op->full_email_state = g_strdup (json_object_get_string_member_with_default (get, "state",
                                                                                    NULL));
       if (op->full_email_state == NULL)
         {
-          sync_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
-                                        "The server's Email/get answer has no state"));
+          page_free (page);
+          sync_fail (g_object_ref (task), g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
+                                                       "The server's Email/get answer has no state"));
           return;
         }
     }
 
-  ids = get_array_member (query, "ids");
-  n_ids = ids ? json_array_get_length (ids) : 0;
-  total = json_object_get_int_member_with_default (query, "total", 0);
-
-  changes = hir_store_changes_new (hir_account_get_id (self->account));
-  add_emails (self, changes, get);
-  op->position += n_ids;
-  last = n_ids == 0 || op->position >= total;
-  if (last)
+  op->position += add_emails (self, changes, get);
+  if (page->last)
     hir_store_changes_set_state (changes, STATE_EMAIL, op->full_email_state);
+  g_debug ("%s: full sync, %u of %u messages", hir_account_get_id (self->account),
+           op->position, op->total);
 
-  g_debug ("%s: full sync, %u of %" G_GINT64_FORMAT " messages",
-           hir_account_get_id (self->account), op->position, total);
-  apply_then (task, changes, last ? sync_done : sync_email_page);
+  op->applying = TRUE;
+  op->applying_last = page->last;
+  page_free (page);
+  hir_store_apply_async (self->store, changes, g_task_get_cancellable (task), page_applied_cb,
+                         g_object_ref (task));
 }
 
 static void
-sync_email_page (GTask *task)
+email_page_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(JsonArray) responses = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *query;
+  JsonArray *ids;
+  guint n_ids;
+  Page *page;
+
+  op->requesting = FALSE;
+  responses = hir_jmap_client_call_finish (HIR_JMAP_CLIENT (object), result, &error);
+  if (op->finished)
+    return;
+  if (responses == NULL ||
+      (query = hir_jmap_get_response (responses, 0, "Email/query", &error)) == NULL)
+    {
+      /* A page being written finishes first; its callback reports the error. */
+      if (op->applying)
+        op->page_error = g_steal_pointer (&error);
+      else
+        sync_fail (g_object_ref (task), g_steal_pointer (&error));
+      return;
+    }
+
+  ids = get_array_member (query, "ids");
+  n_ids = ids ? json_array_get_length (ids) : 0;
+  op->total = (guint) CLAMP (json_object_get_int_member_with_default (query, "total", 0),
+                             0, G_MAXUINT);
+  op->request_position += n_ids;
+
+  page = g_new0 (Page, 1);
+  page->responses = g_steal_pointer (&responses);
+  page->last = n_ids == 0 || op->request_position >= op->total;
+
+  if (op->applying)
+    {
+      op->ready_page = page;
+      return;
+    }
+  if (!page->last)
+    request_email_page (task);
+  apply_email_page (task, page);
+}
+
+static void
+request_email_page (GTask *task)
 {
   HirJmapProvider *self = g_task_get_source_object (task);
   SyncOp *op = g_task_get_task_data (task);
@@ -830,7 +951,7 @@ sync_email_page (GTask *task)
   json_builder_end_object (builder);
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "position");
-  json_builder_add_int_value (builder, op->position);
+  json_builder_add_int_value (builder, op->request_position);
   json_builder_set_member_name (builder, "limit");
   json_builder_add_int_value (builder, hir_jmap_client_get_max_objects_in_get (self->client));
   json_builder_set_member_name (builder, "calculateTotal");
@@ -846,9 +967,25 @@ sync_email_page (GTask *task)
   json_builder_end_array (builder);
   calls = json_builder_get_root (builder);
 
+  op->requesting = TRUE;
   add_counter (self, &self->email_queries, 1, PROP_EMAIL_QUERIES);
   hir_jmap_client_call_async (self->client, calls, g_task_get_cancellable (task),
-                              email_page_cb, task);
+                              email_page_cb, g_object_ref (task));
+}
+
+/* Owns the chain's reference to @task from here to sync_done/sync_fail; every request
+ * and write in flight holds its own. */
+static void
+sync_all_emails (GTask *task)
+{
+  SyncOp *op = g_task_get_task_data (task);
+
+  op->position = 0;
+  op->request_position = 0;
+  op->total = 0;
+  g_clear_pointer (&op->full_email_state, g_free);
+  request_email_page (task);
+  g_object_unref (task);
 }
 
 static void
@@ -952,9 +1089,7 @@ sync_emails (GTask *task)
 
   if (op->email_state == NULL)
     {
-      op->position = 0;
-      g_clear_pointer (&op->full_email_state, g_free);
-      sync_email_page (task);
+      sync_all_emails (task);
       return;
     }
 
