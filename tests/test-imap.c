@@ -631,6 +631,99 @@ test_uid_fallback (void)
                    HIR_MESSAGE_FLAG_FLAGGED);
 }
 
+/* /engine/imap/folders: names in modified UTF-7, hierarchy, subscriptions, a folder
+ * deleted and one recreated (new UIDVALIDITY: its old messages go, the new ones come) */
+
+static HirImapClient *
+connect_client (Mailbox *mb)
+{
+  g_autofree char *pin = pinned_fingerprint ();
+  HirImapClient *client =
+    hir_imap_client_new (hir_test_server_get ("HIR_TEST_HOST"),
+                         atoi (hir_test_server_get ("HIR_TEST_IMAPS_PORT")), HIR_SECURITY_TLS,
+                         mb->address, mb->password, pin);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  hir_imap_client_connect_async (client, NULL, hir_test_async_cb, &result);
+  hir_imap_client_connect_finish (client, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_assert_true (hir_imap_client_get_qresync (client));
+  g_assert_true (hir_imap_client_has_capability (client, "IDLE"));
+  return client;
+}
+
+static void
+client_command (HirImapClient *client,
+                const char    *command)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HirImapReply) reply = NULL;
+
+  hir_imap_client_command_async (client, command, NULL, hir_test_async_cb, &result);
+  reply = hir_imap_client_command_finish (client, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_folders (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("imap-folders");
+  g_autoptr(HirImapClient) client = NULL;
+  g_autoptr(GPtrArray) folders = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autofree char *out = NULL;
+  HirFolder *folder;
+  char *eml;
+
+  out = mailctl (mb, "create", "Projets/Reçus", NULL);
+  g_free (out);
+  out = mailctl (mb, "create", "Old", NULL);
+  g_free (out);
+  eml = simple_message ("In Reçus", "r");
+  g_free (append (mb, "Projets/Reçus", eml, NULL));
+  g_free (eml);
+  eml = simple_message ("Before the rename", "o");
+  g_free (append (mb, "Old", eml, NULL));
+  g_free (eml);
+  /* CREATE without SUBSCRIBE: a folder the user chose not to see. */
+  client = connect_client (mb);
+  client_command (client, "CREATE \"Hidden\"");
+
+  mailbox_use_provider (mb, NULL);
+  sync_now (mb);
+  folders = list_folders (mb);
+  g_assert_null (find_folder (folders, "Hidden"));
+  folder = find_folder (folders, "Projets/Re&AOc-us");
+  g_assert_nonnull (folder);
+  g_assert_cmpstr (hir_folder_get_name (folder), ==, "Reçus");
+  g_assert_cmpstr (hir_folder_get_parent_remote_id (folder), ==, "Projets");
+  g_assert_cmpuint (hir_folder_get_total_count (folder), ==, 1);
+  g_assert_nonnull (find_folder (folders, "Old"));
+  g_clear_pointer (&folders, g_ptr_array_unref);
+
+  /* Subscribing shows it; deleting "Old" and making it again renumbers it. */
+  client_command (client, "SUBSCRIBE \"Hidden\"");
+  out = mailctl (mb, "delete", "Old", NULL);
+  g_free (out);
+  out = mailctl (mb, "create", "Old", NULL);
+  g_free (out);
+  eml = simple_message ("After the rename", "n");
+  g_free (append (mb, "Old", eml, NULL));
+  g_free (eml);
+  out = mailctl (mb, "delete", "Projets/Reçus", NULL);
+
+  sync_now (mb);
+  folders = list_folders (mb);
+  g_assert_nonnull (find_folder (folders, "Hidden"));
+  g_assert_null (find_folder (folders, "Projets/Re&AOc-us"));
+  messages = load_messages (mb, "Old");
+  g_assert_cmpuint (messages->len, ==, 1);
+  g_assert_nonnull (find_message (messages, "After the rename"));
+  hir_imap_client_close (client);
+}
+
 /* /engine/imap/idle */
 
 static void
@@ -1024,6 +1117,7 @@ main (int   argc,
   g_test_add_func ("/engine/imap/bodies", test_bodies);
   g_test_add_func ("/engine/imap/qresync-resume", test_qresync_resume);
   g_test_add_func ("/engine/imap/uid-fallback", test_uid_fallback);
+  g_test_add_func ("/engine/imap/folders", test_folders);
   g_test_add_func ("/engine/imap/idle", test_idle);
   g_test_add_func ("/engine/imap/tls", test_tls);
   g_test_add_func ("/engine/imap/auth-failed", test_auth_failed);

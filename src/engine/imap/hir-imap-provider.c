@@ -1214,6 +1214,8 @@ local_folders_before_cb (GObject      *object,
   g_autoptr(GPtrArray) local = NULL;
   g_autoptr(HirStoreChanges) changes = hir_store_changes_new (account_id);
   g_autoptr(GHashTable) present = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) ancestors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
   gboolean role_taken[HIR_FOLDER_ROLE_TRASH + 1] = { FALSE, };
   GError *error = NULL;
 
@@ -1223,12 +1225,43 @@ local_folders_before_cb (GObject      *object,
       sync_fail (task, error);
       return;
     }
+  for (guint i = 0; i < op->folders->len; i++)
+    g_hash_table_add (listed, ((FolderInfo *) g_ptr_array_index (op->folders, i))->name);
 
   for (guint i = 0; i < op->folders->len; i++)
     {
       FolderInfo *info = g_ptr_array_index (op->folders, i);
 
       role_taken[info->role] = TRUE;
+    }
+
+  /* The parents of subscribed folders, so that the tree has no holes. A parent the
+   * server did not list (Cyrus makes none for "a/b") is added as a folder to hold it. */
+  for (guint i = 0, n = op->folders->len; i < n; i++)
+    {
+      FolderInfo *info = g_ptr_array_index (op->folders, i);
+      g_autofree char *path = NULL;
+      char *cut;
+
+      if (!info->subscribed || info->delimiter == '\0')
+        continue;
+      path = g_strdup (info->name);
+      while ((cut = strrchr (path, info->delimiter)) != NULL)
+        {
+          *cut = '\0';
+          if (g_hash_table_contains (ancestors, path))
+            break;
+          g_hash_table_add (ancestors, g_strdup (path));
+          if (!g_hash_table_contains (listed, path))
+            {
+              FolderInfo *parent = g_new0 (FolderInfo, 1);
+
+              parent->name = g_strdup (path);
+              parent->delimiter = info->delimiter;
+              g_ptr_array_add (op->folders, parent);
+              g_hash_table_add (listed, parent->name);
+            }
+        }
     }
 
   for (guint i = 0; i < op->folders->len; i++)
@@ -1239,7 +1272,8 @@ local_folders_before_cb (GObject      *object,
       g_autofree char *display = NULL;
       const char *leaf = info->name;
 
-      if (!info->subscribed && !info->selectable)
+      /* Unsubscribed folders stay hidden, unless a shown folder lives below them. */
+      if (!info->subscribed && !g_hash_table_contains (ancestors, info->name))
         continue;
       if (info->delimiter != '\0')
         {
