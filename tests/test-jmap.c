@@ -26,13 +26,27 @@ typedef struct
   HirAccount *account;
 } Mailbox;
 
+static gboolean
+engine_gone (gpointer data)
+{
+  return *(HirEngine **) data == NULL;
+}
+
 static void
 mailbox_free (Mailbox *mb)
 {
-  if (mb->engine != NULL)
-    hir_engine_stop (mb->engine);
   g_clear_object (&mb->account);
-  g_clear_object (&mb->engine);
+  if (mb->engine != NULL)
+    {
+      /* Nothing keeps a stopped engine alive once its owner lets go: no cycles, no
+       * callbacks still holding it. */
+      HirEngine *engine = g_steal_pointer (&mb->engine);
+
+      hir_engine_stop (engine);
+      g_object_add_weak_pointer (G_OBJECT (engine), (gpointer *) &engine);
+      g_object_unref (engine);
+      g_assert_true (hir_test_wait_until (engine_gone, &engine, 10000));
+    }
   g_free (mb->address);
   g_free (mb->password);
   g_free (mb->dir);
@@ -673,6 +687,34 @@ test_push (void)
   wait_watch_mode (provider, "poll");
 }
 
+/* /engine/jmap/coalesce: a burst of announcements costs two syncs, not ten */
+
+static void
+test_coalesce (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("jmap-coalesce");
+  HirJmapProvider *provider;
+  guint finished = 0;
+  guint before;
+
+  mailbox_connect (mb);
+  provider = provider_of (mb);
+  hir_jmap_provider_set_poll_interval (provider, 3600);
+  g_signal_connect (mb->engine, "sync-finished", G_CALLBACK (count_cb), &finished);
+  hir_engine_start (mb->engine);
+  wait_count (&finished, 1);
+  wait_watch_mode (provider, "poll");
+
+  /* One sync runs, one more is pending however many follow. */
+  before = finished;
+  for (guint i = 0; i < 10; i++)
+    hir_provider_emit_remote_changed (HIR_PROVIDER (provider));
+  g_assert_true (hir_account_get_syncing (mb->account));
+  wait_count (&finished, before + 2);
+  g_assert_false (hir_account_get_syncing (mb->account));
+  g_assert_cmpuint (finished, ==, before + 2);
+}
+
 /* /engine/jmap/poll-fallback: Cyrus's own eventSourceUrl answers 204 */
 
 static void
@@ -721,7 +763,13 @@ test_restart (void)
 
   g_clear_object (&mb->account);
   hir_engine_stop (mb->engine);
-  g_clear_object (&mb->engine);
+  {
+    HirEngine *engine = g_steal_pointer (&mb->engine);
+
+    g_object_add_weak_pointer (G_OBJECT (engine), (gpointer *) &engine);
+    g_object_unref (engine);
+    g_assert_true (hir_test_wait_until (engine_gone, &engine, 10000));
+  }
 
   {
     g_autofree char *eml = simple_message ("After restart", "after");
@@ -1113,6 +1161,31 @@ test_unreachable (void)
   g_assert_false (add_account (mb->engine, mb->account, mb->password, &error));
   g_assert_error (error, HIR_ERROR, HIR_ERROR_UNREACHABLE);
   g_assert_cmpint (hir_account_get_status (mb->account), ==, HIR_ACCOUNT_STATUS_UNREACHABLE);
+  g_clear_error (&error);
+
+  /* A configured account whose server is down: the engine tries again by itself (the
+   * first retry comes after 5 s). */
+  {
+    g_autoptr(GPtrArray) accounts = g_ptr_array_new_with_free_func (g_object_unref);
+    g_autofree char *profile = g_strdup (hir_test_engine_get_profile (mb->engine));
+    g_autofree char *config = g_build_filename (profile, "config", "accounts.conf", NULL);
+    guint errors = 0;
+
+    g_ptr_array_add (accounts, g_object_ref (mb->account));
+    hir_account_config_save (config, accounts, &error);
+    g_assert_no_error (error);
+    g_clear_object (&mb->account);
+    g_clear_object (&mb->engine);
+
+    mb->engine = hir_test_engine_new_in (profile);
+    mb->account = g_object_ref (hir_engine_find_account (mb->engine, mb->address));
+    g_signal_connect (mb->engine, "sync-error", G_CALLBACK (count_error_cb), &errors);
+    hir_engine_start (mb->engine);
+    wait_count (&errors, 1);
+    g_assert_cmpint (hir_account_get_status (mb->account), ==, HIR_ACCOUNT_STATUS_UNREACHABLE);
+    g_assert_false (hir_account_get_syncing (mb->account));
+    wait_count (&errors, 2);
+  }
 }
 
 /* /engine/jmap/certificate */
@@ -1204,6 +1277,7 @@ main (int   argc,
   g_test_add_func ("/engine/jmap/folders-live", test_folders_live);
   g_test_add_func ("/engine/jmap/push", test_push);
   g_test_add_func ("/engine/jmap/poll-fallback", test_poll_fallback);
+  g_test_add_func ("/engine/jmap/coalesce", test_coalesce);
   g_test_add_func ("/engine/jmap/restart", test_restart);
   g_test_add_func ("/engine/jmap/state-mismatch", test_state_mismatch);
   g_test_add_func ("/engine/jmap/interrupted-first-sync", test_interrupted_first_sync);
