@@ -1247,6 +1247,76 @@ test_certificate (void)
   g_assert_true (inbox_has (mb, "Over TLS"));
 }
 
+/* /engine/jmap/keyring: the password in the Secret Service (build-aux/test runs a
+ * private keyring; without one the test is skipped) */
+
+static gboolean
+keyring_available (void)
+{
+  g_autoptr(HirAccount) probe = hir_account_new (HIR_ACCOUNT_KIND_JMAP, "probe@example.test");
+  g_autoptr(GError) error = NULL;
+
+  if (hir_secrets_store_sync (probe, "probe", NULL, &error))
+    {
+      hir_secrets_clear_sync (probe, NULL, NULL);
+      return TRUE;
+    }
+  g_test_message ("no keyring: %s", error->message);
+  return FALSE;
+}
+
+static void
+test_keyring (void)
+{
+  g_autoptr(Mailbox) mb = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *stored = NULL;
+
+  if (!keyring_available ())
+    {
+      g_test_skip ("No Secret Service here");
+      return;
+    }
+
+  mb = mailbox_new ("jmap-keyring");
+  mb->engine = hir_test_engine_new ();
+  mb->account = new_account (mb, hir_test_server_get ("HIR_TEST_JMAP_URL"));
+  hir_account_set_password_command (mb->account, NULL);
+
+  /* Refused: the password that was stored for the attempt is gone again. */
+  g_assert_false (add_account (mb->engine, mb->account, "wrong", &error));
+  g_assert_error (error, HIR_ERROR, HIR_ERROR_AUTH_FAILED);
+  g_clear_error (&error);
+  stored = hir_secrets_lookup_sync (mb->account, NULL, &error);
+  g_assert_null (stored);
+  g_clear_error (&error);
+
+  add_account (mb->engine, mb->account, mb->password, &error);
+  g_assert_no_error (error);
+  stored = hir_secrets_lookup_sync (mb->account, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stored, ==, mb->password);
+  g_clear_pointer (&stored, g_free);
+
+  /* A restart finds it there. */
+  {
+    g_autofree char *profile = g_strdup (hir_test_engine_get_profile (mb->engine));
+
+    g_clear_object (&mb->account);
+    g_clear_object (&mb->engine);
+    mb->engine = hir_test_engine_new_in (profile);
+    mb->account = g_object_ref (hir_engine_find_account (mb->engine, mb->address));
+    sync_now (mb);
+  }
+
+  hir_engine_remove_account_async (mb->engine, mb->account, NULL, hir_test_async_cb, &result);
+  hir_engine_remove_account_finish (mb->engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  stored = hir_secrets_lookup_sync (mb->account, NULL, &error);
+  g_assert_null (stored);
+}
+
 /* /engine/jmap/remove-account */
 
 static void
@@ -1286,6 +1356,7 @@ main (int   argc,
   g_test_add_func ("/engine/jmap/auth-failed", test_auth_failed);
   g_test_add_func ("/engine/jmap/unreachable", test_unreachable);
   g_test_add_func ("/engine/jmap/certificate", test_certificate);
+  g_test_add_func ("/engine/jmap/keyring", test_keyring);
   g_test_add_func ("/engine/jmap/remove-account", test_remove_account);
 
   return g_test_run ();
