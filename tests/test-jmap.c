@@ -471,6 +471,33 @@ test_folders_live (void)
         g_assert_true (folder == inbox);
     }
   g_assert_cmpuint (hir_folder_get_unread_count (inbox), ==, 1);
+
+  /* Renamed on the server: the same object, the new name. */
+  {
+    g_autoptr(HirFolder) projects = NULL;
+    g_autofree char *renamed = NULL;
+    g_autofree char *deleted = NULL;
+
+    for (guint i = 0; i < g_list_model_get_n_items (model) && projects == NULL; i++)
+      {
+        g_autoptr(HirFolder) folder = g_list_model_get_item (model, i);
+
+        if (g_strcmp0 (hir_folder_get_name (folder), "Projects") == 0)
+          projects = g_steal_pointer (&folder);
+      }
+    g_assert_nonnull (projects);
+
+    renamed = mailctl (mb, "rename", "Projects", "Projets", NULL);
+    sync_now (mb);
+    while (g_strcmp0 (hir_folder_get_name (projects), "Projets") != 0)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpuint (g_list_model_get_n_items (model), ==, n + 1);
+
+    deleted = mailctl (mb, "delete", "Projets", NULL);
+    sync_now (mb);
+    while (g_list_model_get_n_items (model) != n)
+      g_main_context_iteration (NULL, TRUE);
+  }
 }
 
 /* /engine/jmap/push: a local EventSource endpoint, data from Cyrus */
@@ -860,6 +887,87 @@ test_interrupted_first_sync (void)
   g_assert_cmpuint (provider_counter (mb, "email-queries"), ==, queries + 1);
   g_assert_true (inbox_has (mb, "Stays"));
   g_assert_false (inbox_has (mb, "Goes while we are away"));
+}
+
+/* /engine/jmap/paging: full sync in several pipelined pages, deltas in several rounds */
+
+static void
+forget_email_state (Mailbox *mb)
+{
+  HirStore *store = hir_engine_get_store (mb->engine);
+  g_autoptr(HirStoreChanges) changes = hir_store_changes_new (hir_account_get_id (mb->account));
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  hir_store_changes_set_state (changes, "jmap:Email", NULL);
+  hir_store_apply_async (store, changes, NULL, hir_test_async_cb, &result);
+  hir_store_apply_finish (store, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_paging (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("jmap-paging");
+  g_autoptr(GPtrArray) inbox = NULL;
+  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func (g_free);
+  HirJmapProvider *provider;
+  guint queries;
+  guint changes;
+  guint fetched;
+
+  for (guint i = 0; i < 12; i++)
+    {
+      g_autofree char *subject = g_strdup_printf ("Paged %02u", i);
+      g_autofree char *eml = simple_message (subject, "p");
+
+      g_ptr_array_add (uids, append (mb, "INBOX", eml, NULL));
+    }
+  mailbox_connect (mb);
+  provider = provider_of (mb);
+  g_object_set (provider, "page-size", 5, NULL);
+
+  /* A full sync again, in pages of 5, 5 and 2. */
+  forget_email_state (mb);
+  queries = provider_counter (mb, "email-queries");
+  fetched = provider_counter (mb, "emails-fetched");
+  sync_now (mb);
+  g_assert_cmpuint (provider_counter (mb, "email-queries") - queries, ==, 3);
+  g_assert_cmpuint (provider_counter (mb, "emails-fetched") - fetched, ==, 12);
+  inbox = load_messages (mb, HIR_FOLDER_ROLE_INBOX);
+  g_assert_cmpuint (inbox->len, ==, 12);
+  for (guint i = 0; i < 12; i++)
+    {
+      g_autofree char *subject = g_strdup_printf ("Paged %02u", i);
+
+      g_assert_nonnull (find_message (inbox, subject));
+    }
+
+  /* Eleven changes, at most two per round: the delta loops until it has them all. */
+  g_object_set (provider, "page-size", 2, NULL);
+  for (guint i = 0; i < 6; i++)
+    {
+      g_autofree char *out = mailctl (mb, "flag", "INBOX", g_ptr_array_index (uids, i),
+                                      "+\\Seen", NULL);
+    }
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *subject = g_strdup_printf ("Later %u", i);
+      g_autofree char *eml = simple_message (subject, "l");
+      g_autofree char *uid = append (mb, "INBOX", eml, NULL);
+    }
+  changes = provider_counter (mb, "email-changes");
+  sync_now (mb);
+  g_assert_cmpuint (provider_counter (mb, "email-changes") - changes, >=, 3);
+  g_clear_pointer (&inbox, g_ptr_array_unref);
+  inbox = load_messages (mb, HIR_FOLDER_ROLE_INBOX);
+  g_assert_cmpuint (inbox->len, ==, 17);
+  {
+    g_autoptr(GPtrArray) folders = list_folders (mb);
+
+    g_assert_cmpuint (hir_folder_get_unread_count (find_folder (folders, HIR_FOLDER_ROLE_INBOX)),
+                      ==, 11);
+  }
 }
 
 /* /engine/jmap/body */
@@ -1351,6 +1459,7 @@ main (int   argc,
   g_test_add_func ("/engine/jmap/restart", test_restart);
   g_test_add_func ("/engine/jmap/state-mismatch", test_state_mismatch);
   g_test_add_func ("/engine/jmap/interrupted-first-sync", test_interrupted_first_sync);
+  g_test_add_func ("/engine/jmap/paging", test_paging);
   g_test_add_func ("/engine/jmap/body", test_body);
   g_test_add_func ("/engine/jmap/set-flags", test_set_flags);
   g_test_add_func ("/engine/jmap/auth-failed", test_auth_failed);

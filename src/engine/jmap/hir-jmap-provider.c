@@ -26,6 +26,7 @@ struct _HirJmapProvider
   char *password;
 
   guint poll_interval;
+  guint page_size;
   char *event_source_url;
   const char *watch_mode;
 
@@ -51,6 +52,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (HirJmapProvider, hir_jmap_provider, G_TYPE_OBJECT
 enum {
   PROP_0,
   PROP_POLL_INTERVAL,
+  PROP_PAGE_SIZE,
   PROP_EVENT_SOURCE_URL,
   PROP_WATCH_MODE,
   PROP_CLIENT,
@@ -125,6 +127,9 @@ hir_jmap_provider_get_property (GObject    *object,
     case PROP_POLL_INTERVAL:
       g_value_set_uint (value, self->poll_interval);
       break;
+    case PROP_PAGE_SIZE:
+      g_value_set_uint (value, self->page_size);
+      break;
     case PROP_EVENT_SOURCE_URL:
       g_value_set_string (value, self->event_source_url);
       break;
@@ -167,6 +172,13 @@ hir_jmap_provider_set_property (GObject      *object,
     case PROP_POLL_INTERVAL:
       hir_jmap_provider_set_poll_interval (self, g_value_get_uint (value));
       break;
+    case PROP_PAGE_SIZE:
+      if (self->page_size != g_value_get_uint (value))
+        {
+          self->page_size = g_value_get_uint (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
     case PROP_EVENT_SOURCE_URL:
       hir_jmap_provider_set_event_source_url (self, g_value_get_string (value));
       break;
@@ -187,6 +199,9 @@ hir_jmap_provider_class_init (HirJmapProviderClass *klass)
 
   properties[PROP_POLL_INTERVAL] =
     g_param_spec_uint ("poll-interval", NULL, NULL, 1, G_MAXUINT / 1000, DEFAULT_POLL_INTERVAL,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_PAGE_SIZE] =
+    g_param_spec_uint ("page-size", NULL, NULL, 0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
   properties[PROP_EVENT_SOURCE_URL] =
     g_param_spec_string ("event-source-url", NULL, NULL, NULL,
@@ -746,6 +761,15 @@ sync_mailboxes (GTask *task)
 
 /* Emails */
 
+/* Objects per Email/get: the server's limit, or less when a test asks for small pages. */
+static guint
+get_page_size (HirJmapProvider *self)
+{
+  guint max = hir_jmap_client_get_max_objects_in_get (self->client);
+
+  return self->page_size > 0 ? MIN (self->page_size, max) : max;
+}
+
 /* Adds the summaries of an Email/get answer to @changes; returns how many. */
 static guint
 add_emails (HirJmapProvider *self,
@@ -953,7 +977,7 @@ request_email_page (GTask *task)
   json_builder_set_member_name (builder, "position");
   json_builder_add_int_value (builder, op->request_position);
   json_builder_set_member_name (builder, "limit");
-  json_builder_add_int_value (builder, hir_jmap_client_get_max_objects_in_get (self->client));
+  json_builder_add_int_value (builder, get_page_size (self));
   json_builder_set_member_name (builder, "calculateTotal");
   json_builder_add_boolean_value (builder, TRUE);
   end_invocation (builder, "q");
@@ -1100,7 +1124,7 @@ sync_emails (GTask *task)
   json_builder_set_member_name (builder, "sinceState");
   json_builder_add_string_value (builder, op->email_state);
   json_builder_set_member_name (builder, "maxChanges");
-  json_builder_add_int_value (builder, hir_jmap_client_get_max_objects_in_get (self->client));
+  json_builder_add_int_value (builder, get_page_size (self));
   end_invocation (builder, "c");
 
   /* Created and updated both need their summary: an update may be a move (mailboxIds)

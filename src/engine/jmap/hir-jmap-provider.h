@@ -20,6 +20,8 @@ G_DECLARE_FINAL_TYPE (HirJmapProvider, hir_jmap_provider, HIR, JMAP_PROVIDER, GO
  *
  * Properties, besides account and store:
  *   poll-interval      uint    seconds between polls without push (default 60)
+ *   page-size          uint    messages per Email/get and per Email/changes; 0 (default)
+ *                              is the server's maxObjectsInGet (at most 1000)
  *   event-source-url   string  replaces the session's eventSourceUrl (tests), or NULL
  *   watch-mode         string  read-only: "none", "connecting", "push" or "poll"
  *   client             HirJmapClient  read-only
