@@ -558,6 +558,31 @@ folders_changed_cb (HirStore   *store,
     refresh_folders (slot);
 }
 
+/* Back online: accounts waiting out a backoff try now instead of minutes later. */
+static void
+network_changed_cb (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    HirEngine       *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (!available || !self->started)
+    return;
+
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      AccountSlot *slot = value;
+
+      if (slot->retry_source != 0)
+        {
+          g_clear_handle_id (&slot->retry_source, g_source_remove);
+          request_sync (slot, NULL);
+        }
+    }
+}
+
 /* GObject */
 
 static void
@@ -665,6 +690,8 @@ hir_engine_constructed (GObject *object)
   db = g_build_filename (self->data_dir, "hirondelle.db", NULL);
   self->store = hir_store_new (db);
   g_signal_connect (self->store, "folders-changed", G_CALLBACK (folders_changed_cb), self);
+  g_signal_connect_object (g_network_monitor_get_default (), "network-changed",
+                           G_CALLBACK (network_changed_cb), self, 0);
 }
 
 static void
