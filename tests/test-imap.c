@@ -934,6 +934,144 @@ relay_free (Relay *relay)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Relay, relay_free)
 
+/* /engine/imap/idle-reconnect: the watch connection drops (the relay goes away) and comes
+ * back by itself; IDLE is renewed on its timer without losing a change */
+
+static gboolean
+watch_mode_is_connecting (gpointer data)
+{
+  return g_strcmp0 (hir_imap_provider_get_watch_mode (data), "connecting") == 0;
+}
+
+static void
+test_idle_reconnect (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("imap-idle-re");
+  g_autoptr(Relay) relay = relay_new (atoi (hir_test_server_get ("HIR_TEST_IMAP_PORT")));
+  g_autoptr(GPtrArray) inbox = NULL;
+  guint changed = 0;
+  char *eml;
+
+  hir_account_set_imap_port (mb->account, relay->port);
+  mailbox_use_provider (mb, NULL);
+  g_object_set (mb->provider, "idle-interval", 1, NULL);
+  sync_now (mb);
+  g_signal_connect (mb->provider, "remote-changed", G_CALLBACK (remote_changed_cb), &changed);
+  hir_provider_start_watching (HIR_PROVIDER (mb->provider));
+  g_assert_true (hir_test_wait_until (watch_mode_is_idle, mb->provider, 20000));
+
+  relay_down (relay);
+  g_assert_true (hir_test_wait_until (watch_mode_is_connecting, mb->provider, 20000));
+  relay_up (relay);
+  g_assert_true (hir_test_wait_until (watch_mode_is_idle, mb->provider, 20000));
+
+  /* Past a few renewals of IDLE (every second here), a delivery still wakes it. */
+  {
+    guint ticks = 0;
+
+    g_assert_false (hir_test_wait_until (count_positive, &ticks, 2500));
+  }
+  changed = 0;
+  eml = simple_message ("After the reconnection", "r");
+  g_free (append (mb, "INBOX", eml, NULL));
+  g_free (eml);
+  g_assert_true (hir_test_wait_until (count_positive, &changed, 20000));
+  sync_now (mb);
+  inbox = load_messages (mb, "INBOX");
+  g_assert_nonnull (find_message (inbox, "After the reconnection"));
+  hir_provider_stop_watching (HIR_PROVIDER (mb->provider));
+}
+
+/* /engine/imap/starttls-required: a server that does not offer STARTTLS is refused
+ * before the password is sent. No test server lacks STARTTLS, so a listener here plays
+ * one: it greets, lists its capabilities and records what the client sends. */
+
+typedef struct
+{
+  GSocketService *service;
+  guint16 port;
+  GString *received;
+  GSocketConnection *connection;
+  guint8 buffer[1024];
+} NoTlsServer;
+
+static void
+notls_read_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  NoTlsServer *server = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
+  GOutputStream *out;
+
+  if (n <= 0)
+    return;
+  g_string_append_len (server->received, (const char *) server->buffer, n);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (server->connection));
+  if (strstr (server->received->str, "CAPABILITY") != NULL)
+    {
+      const char *answer = "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nH1 OK done\r\n";
+
+      g_output_stream_write_all (out, answer, strlen (answer), NULL, NULL, NULL);
+    }
+  g_input_stream_read_async (G_INPUT_STREAM (object), server->buffer, sizeof server->buffer,
+                             G_PRIORITY_DEFAULT, NULL, notls_read_cb, server);
+}
+
+static gboolean
+notls_incoming_cb (GSocketService    *service,
+                   GSocketConnection *connection,
+                   GObject           *source,
+                   NoTlsServer       *server)
+{
+  const char *greeting = "* OK plain text only\r\n";
+
+  g_set_object (&server->connection, connection);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                             greeting, strlen (greeting), NULL, NULL, NULL);
+  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (connection)),
+                             server->buffer, sizeof server->buffer, G_PRIORITY_DEFAULT, NULL,
+                             notls_read_cb, server);
+  return TRUE;
+}
+
+static void
+test_starttls_required (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("imap-notls");
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) effective = NULL;
+  g_autoptr(GError) error = NULL;
+  NoTlsServer server = { NULL, };
+
+  server.received = g_string_new (NULL);
+  server.service = g_socket_service_new ();
+  g_socket_listener_add_address (G_SOCKET_LISTENER (server.service), address,
+                                 G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &effective,
+                                 &error);
+  g_assert_no_error (error);
+  g_signal_connect (server.service, "incoming", G_CALLBACK (notls_incoming_cb), &server);
+  g_socket_service_start (server.service);
+
+  hir_account_set_imap_port (mb->account,
+                             g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
+  mailbox_use_provider (mb, NULL);
+  g_assert_false (try_sync (mb, &error));
+  g_assert_error (error, HIR_ERROR, HIR_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "STARTTLS"));
+  /* Nothing but CAPABILITY went out: no LOGIN, no AUTHENTICATE, no password. */
+  g_assert_null (strstr (server.received->str, "AUTHENTICATE"));
+  g_assert_null (strstr (server.received->str, "LOGIN"));
+  g_assert_null (strstr (server.received->str, mb->password));
+
+  g_socket_service_stop (server.service);
+  g_socket_listener_close (G_SOCKET_LISTENER (server.service));
+  g_clear_object (&server.service);
+  g_clear_object (&server.connection);
+  g_string_free (server.received, TRUE);
+}
+
 /* /engine/imap/auth-failed */
 
 static void
@@ -1119,7 +1257,9 @@ main (int   argc,
   g_test_add_func ("/engine/imap/uid-fallback", test_uid_fallback);
   g_test_add_func ("/engine/imap/folders", test_folders);
   g_test_add_func ("/engine/imap/idle", test_idle);
+  g_test_add_func ("/engine/imap/idle-reconnect", test_idle_reconnect);
   g_test_add_func ("/engine/imap/tls", test_tls);
+  g_test_add_func ("/engine/imap/starttls-required", test_starttls_required);
   g_test_add_func ("/engine/imap/auth-failed", test_auth_failed);
   g_test_add_func ("/engine/imap/set-flags", test_set_flags);
   g_test_add_func ("/engine/imap/append-move", test_append_move);

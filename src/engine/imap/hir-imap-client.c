@@ -326,6 +326,8 @@ fail_all (HirImapClient *self,
   while ((command = g_queue_pop_head (&self->in_flight)) != NULL ||
          (command = g_queue_pop_head (&self->sending)) != NULL)
     {
+      /* IDLE, AUTHENTICATE and literals sit in both queues while they wait for "+". */
+      g_queue_remove (&self->sending, command);
       if (command->task != NULL)
         g_task_return_error (command->task, g_error_copy (error));
       command_free (command);
@@ -370,18 +372,19 @@ map_io_error (HirImapClient *self,
   if (error->domain == HIR_ERROR || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return g_error_copy (error);
 
-  if (error->domain == G_TLS_ERROR || self->peer_fingerprint != NULL)
+  if (self->peer_fingerprint != NULL && self->peer_errors != 0)
     {
       g_autofree char *reason = hir_jmap_describe_certificate_errors (self->peer_errors);
 
-      if (self->peer_fingerprint != NULL && self->peer_errors != 0)
-        return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
-                            "The certificate of %s is %s (fingerprint %s)",
-                            self->host, reason, self->peer_fingerprint);
-      if (error->domain == G_TLS_ERROR)
-        return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
-                            "The secure connection to %s failed: %s", self->host, error->message);
+      return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
+                          "The certificate of %s is %s (fingerprint %s)",
+                          self->host, reason, self->peer_fingerprint);
     }
+  /* A TLS failure before login is about trust (handshake, no TLS at all); after, a closed
+   * TLS stream is just a dropped connection. */
+  if (error->domain == G_TLS_ERROR && !self->connected && error->code != G_TLS_ERROR_EOF)
+    return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
+                        "The secure connection to %s failed: %s", self->host, error->message);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
     return g_error_new (HIR_ERROR, HIR_ERROR_OFFLINE, "No network to reach %s: %s",
@@ -682,14 +685,16 @@ read_cb (GObject      *object,
   pump_reads (self);
 }
 
-/* Reads while something waits for the server. An idle connection reads nothing, so that
+/* Reads while something waits for the server, and always once logged in: a connection
+ * the server closes (BYE, restart, timeout) is then known closed at once, not when the
+ * next command finds out. Before login an idle connection reads nothing, so that
  * STARTTLS can take the plain stream over between two commands. */
 static void
 pump_reads (HirImapClient *self)
 {
   if (self->reading || self->closed || self->stream == NULL)
     return;
-  if (g_queue_is_empty (&self->in_flight))
+  if (g_queue_is_empty (&self->in_flight) && !self->connected)
     return;
 
   self->reading = TRUE;
@@ -1522,6 +1527,7 @@ connect_next (GTask *task)
 
     case STAGE_DONE:
       set_connected (self, TRUE);
+      pump_reads (self);
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;
