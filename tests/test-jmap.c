@@ -559,8 +559,10 @@ event_server_send (EventServer *es,
     }
 }
 
+/* @port 0: any free one. */
 static char *
-event_server_start (EventServer *es)
+event_server_start (EventServer *es,
+                    guint        port)
 {
   g_autoptr(GError) error = NULL;
   GSList *uris;
@@ -569,7 +571,7 @@ event_server_start (EventServer *es)
   es->streams = g_ptr_array_new ();
   es->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (es->server, "/events", events_handler, es, NULL);
-  soup_server_listen_local (es->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  soup_server_listen_local (es->server, port, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
   g_assert_no_error (error);
   uris = soup_server_get_uris (es->server);
   url = g_strdup_printf ("http://127.0.0.1:%d/events?types={types}&closeafter={closeafter}"
@@ -666,7 +668,7 @@ test_push (void)
 {
   g_autoptr(Mailbox) mb = mailbox_new ("jmap-push");
   EventServer es = { 0 };
-  g_autofree char *url = event_server_start (&es);
+  g_autofree char *url = event_server_start (&es, 0);
   g_autofree char *event = NULL;
   g_autofree char *other = NULL;
   HirJmapProvider *provider;
@@ -708,10 +710,22 @@ test_push (void)
   g_assert_true (inbox_has (mb, "Pushed"));
   g_assert_cmpstr (hir_jmap_provider_get_watch_mode (provider), ==, "push");
 
-  /* The stream ends: the provider falls back to polling. */
+  /* The stream ends: the provider falls back to polling… */
   hir_jmap_provider_set_poll_interval (provider, 1);
-  event_server_stop (&es);
-  wait_watch_mode (provider, "poll");
+  {
+    g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_PARSE_RELAXED, NULL);
+    guint port = g_uri_get_port (uri);
+    g_autofree char *again = NULL;
+
+    event_server_stop (&es);
+    wait_watch_mode (provider, "poll");
+
+    /* …and gets push back when the server returns. */
+    again = event_server_start (&es, port);
+    wait_watch_mode (provider, "push");
+    g_assert_cmpuint (es.requests, >=, 1);
+    event_server_stop (&es);
+  }
 }
 
 /* /engine/jmap/coalesce: a burst of announcements costs two syncs, not ten */

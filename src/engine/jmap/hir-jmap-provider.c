@@ -37,6 +37,10 @@ struct _HirJmapProvider
   char *event_type;
   GString *event_data;
   guint poll_source;
+  /* The server has had a stream open before: when it breaks, each poll also tries to
+   * get it back. A server that answered 204 is not asked again until restarted. */
+  gboolean push_seen;
+  gboolean opening;
 
   guint emails_fetched;
   guint email_queries;
@@ -1563,12 +1567,16 @@ hir_jmap_provider_set_flags_finish (HirProvider   *provider,
 
 /* Watching */
 
+static void open_event_source (HirJmapProvider *self);
+
 static gboolean
 poll_cb (gpointer user_data)
 {
   HirJmapProvider *self = user_data;
 
   hir_provider_emit_remote_changed (HIR_PROVIDER (self));
+  if (self->push_seen && self->events == NULL && !self->opening)
+    open_event_source (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1728,15 +1736,20 @@ open_event_source_cb (GObject      *object,
   stream = hir_jmap_client_open_event_source_finish (HIR_JMAP_CLIENT (object), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->watching)
     return;
+  self->opening = FALSE;
 
   if (stream == NULL)
     {
       g_debug ("%s: no push (%s); polling every %u s", hir_account_get_id (self->account),
                error->message, self->poll_interval);
-      start_polling (self);
+      if (self->poll_source == 0)
+        start_polling (self);
       return;
     }
 
+  /* Push is back (or here for the first time): polling is no longer needed. */
+  self->push_seen = TRUE;
+  g_clear_handle_id (&self->poll_source, g_source_remove);
   self->events = g_data_input_stream_new (stream);
   g_data_input_stream_set_newline_type (self->events, G_DATA_STREAM_NEWLINE_TYPE_ANY);
   if (self->event_data == NULL)
@@ -1766,7 +1779,10 @@ open_event_source (HirJmapProvider *self)
                                   "closeafter", "no",
                                   "ping", "30",
                                   NULL);
-  set_watch_mode (self, "connecting");
+  /* While polling, a reconnection attempt stays quiet: the mode says what works now. */
+  if (self->poll_source == 0)
+    set_watch_mode (self, "connecting");
+  self->opening = TRUE;
   hir_jmap_client_open_event_source_async (self->client, url, self->watch_cancellable,
                                            open_event_source_cb, g_object_ref (self));
 }
@@ -1812,6 +1828,8 @@ static void
 stop_watching (HirJmapProvider *self)
 {
   self->watching = FALSE;
+  self->opening = FALSE;
+  self->push_seen = FALSE;
   g_cancellable_cancel (self->watch_cancellable);
   g_clear_object (&self->watch_cancellable);
   close_events (self);
