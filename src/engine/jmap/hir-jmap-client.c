@@ -36,6 +36,7 @@ struct _HirJmapClient
   char *download_url;
   char *event_source_url;
   char *account_id;
+  char *session_state;
   guint max_objects_in_get;
 
   guint request_count;
@@ -69,6 +70,7 @@ hir_jmap_client_finalize (GObject *object)
   g_clear_pointer (&self->download_url, g_free);
   g_clear_pointer (&self->event_source_url, g_free);
   g_clear_pointer (&self->account_id, g_free);
+  g_clear_pointer (&self->session_state, g_free);
 
   G_OBJECT_CLASS (hir_jmap_client_parent_class)->finalize (object);
 }
@@ -617,6 +619,9 @@ parse_session (HirJmapClient  *self,
       self->max_objects_in_get = CLAMP (max, 1, 1000);
     }
 
+  g_free (self->session_state);
+  self->session_state = g_strdup (json_object_get_string_member_with_default (session, "state",
+                                                                              NULL));
   self->has_session = TRUE;
   g_debug ("JMAP session of %s: account %s, api %s, download %s, events %s",
            self->username, self->account_id, self->api_url, self->download_url,
@@ -671,6 +676,7 @@ hir_jmap_client_connect_async (HirJmapClient       *self,
   /* libsoup follows the /.well-known/jmap → /jmap redirect itself; the final URI is what
    * relative session URLs resolve against. */
   inner = g_task_new (self, cancellable, connect_cb, g_steal_pointer (&task));
+  g_task_set_source_tag (inner, connect_cb);
   send_and_read (self, msg, inner);
 }
 
@@ -727,6 +733,17 @@ call_post_cb (GObject      *object,
       return;
     }
 
+  /* The session changed (new accounts, moved URLs, new limits): fetch it again before
+   * the next call, rather than before every call. */
+  if (g_strcmp0 (json_object_get_string_member_with_default (object_, "sessionState", NULL),
+                 g_object_get_data (G_OBJECT (task), "hir-session-state")) != 0)
+    {
+      HirJmapClient *self = g_task_get_source_object (task);
+
+      g_debug ("The JMAP session of %s changed; fetching it again", self->username);
+      self->has_session = FALSE;
+    }
+
   g_task_return_pointer (task,
                          json_array_ref (json_object_get_array_member (object_, "methodResponses")),
                          (GDestroyNotify) json_array_unref);
@@ -776,7 +793,10 @@ call_post (HirJmapClient *self,
   body = g_bytes_new_take (g_steal_pointer (&text), len);
   soup_message_set_request_body_from_bytes (msg, "application/json", body);
 
+  g_object_set_data_full (G_OBJECT (task), "hir-session-state", g_strdup (self->session_state),
+                          g_free);
   inner = g_task_new (self, g_task_get_cancellable (task), call_post_cb, task);
+  g_task_set_source_tag (inner, call_post);
   send_and_read (self, msg, inner);
 }
 
@@ -964,6 +984,7 @@ download_start (HirJmapClient *self,
     }
   debug_request (msg, NULL);
   inner = g_task_new (self, g_task_get_cancellable (task), download_cb, task);
+  g_task_set_source_tag (inner, download_start);
   send_and_read (self, msg, inner);
 }
 

@@ -1252,9 +1252,12 @@ hir_jmap_provider_sync_async (HirProvider         *provider,
       return;
     }
 
-  /* The session is fetched at every sync: it is one small GET, it proves the password
-   * still works before anything else, and it notices a server that moved its API. */
-  hir_jmap_client_connect_async (self->client, cancellable, sync_connect_cb, task);
+  /* The session is fetched on the first sync, and again whenever an API response says
+   * it changed; in between a sync costs only its API requests. */
+  if (hir_jmap_client_has_session (self->client))
+    sync_restart (task);
+  else
+    hir_jmap_client_connect_async (self->client, cancellable, sync_connect_cb, task);
 }
 
 static gboolean
