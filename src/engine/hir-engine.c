@@ -13,6 +13,7 @@
 #include "hir-account-config.h"
 #include "hir-engine.h"
 #include "hir-error.h"
+#include "hir-imap-provider.h"
 #include "hir-jmap-provider.h"
 #include "hir-secrets.h"
 
@@ -217,9 +218,9 @@ make_provider (HirEngine   *self,
       return HIR_PROVIDER (hir_jmap_provider_new (account, self->store, password));
 
     case HIR_ACCOUNT_KIND_IMAP:
-      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
-                   "IMAP accounts are not supported yet (%s)", hir_account_get_id (account));
-      return NULL;
+      if (hir_account_get_imap_host (account) == NULL || *hir_account_get_imap_host (account) == '\0')
+        break;
+      return HIR_PROVIDER (hir_imap_provider_new (account, self->store, password));
 
     default:
       break;
