@@ -1070,8 +1070,9 @@ test_body (void)
     "%s"
     "--rel--\n"
     "--outer\n"
-    "Content-Type: application/pdf; name=\"report.pdf\"\n"
-    "Content-Disposition: attachment; filename=\"report.pdf\"\n"
+    "Content-Type: application/pdf\n"
+    "Content-Disposition: attachment;\n"
+    " filename*=utf-8''Rapport%%20%%C3%%A9t%%C3%%A9%%20%%2F%%20%%3F%%232026.pdf\n"
     "Content-Transfer-Encoding: base64\n"
     "\n"
     "%s"
@@ -1100,7 +1101,8 @@ test_body (void)
   g_assert_cmpstr (hir_attachment_get_content_id (image), ==, "chart@example.test");
   g_assert_true (hir_attachment_get_inline (image));
   g_assert_true (hir_message_body_find_by_content_id (body, "chart@example.test") == image);
-  g_assert_cmpstr (hir_attachment_get_filename (file), ==, "report.pdf");
+  /* A name that needs escaping in the download URL: spaces, accents, / ? #. */
+  g_assert_cmpstr (hir_attachment_get_filename (file), ==, "Rapport été / ?#2026.pdf");
   g_assert_cmpstr (hir_attachment_get_content_type (file), ==, "application/pdf");
   g_assert_false (hir_attachment_get_inline (file));
 
