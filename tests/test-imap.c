@@ -575,6 +575,45 @@ test_qresync_resume (void)
   assert_folder_matches (mb, "INBOX");
 }
 
+/* /engine/imap/restart: a new provider over the same store (the app started again)
+ * resumes from the stored UIDVALIDITY/HIGHESTMODSEQ: no folder is selected, nothing is
+ * downloaded again; a change made meanwhile comes as a delta */
+
+static void
+test_restart (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("imap-restart");
+  g_autoptr(GPtrArray) inbox = NULL;
+  char *eml;
+
+  for (guint i = 0; i < 12; i++)
+    {
+      g_autofree char *subject = g_strdup_printf ("Kept %u", i);
+
+      eml = simple_message (subject, "k");
+      g_free (append (mb, "INBOX", eml, NULL));
+      g_free (eml);
+    }
+  mailbox_use_provider (mb, NULL);
+  sync_now (mb);
+  g_assert_cmpuint (counter (mb, "messages-fetched"), ==, 12);
+
+  mailbox_use_provider (mb, NULL);
+  sync_now (mb);
+  g_assert_cmpuint (counter (mb, "messages-fetched"), ==, 0);
+  g_assert_cmpuint (counter (mb, "selects"), ==, 0);
+
+  eml = simple_message ("While closed", "w");
+  g_free (append (mb, "INBOX", eml, NULL));
+  g_free (eml);
+  mailbox_use_provider (mb, NULL);
+  sync_now (mb);
+  g_assert_cmpuint (counter (mb, "messages-fetched"), ==, 1);
+  g_assert_cmpuint (counter (mb, "selects"), ==, 1);
+  inbox = load_messages (mb, "INBOX");
+  g_assert_cmpuint (inbox->len, ==, 13);
+}
+
 /* /engine/imap/uid-fallback: a store state without HIGHESTMODSEQ (as a server without
  * CONDSTORE leaves it) takes the UID-range comparison */
 
@@ -650,6 +689,8 @@ connect_client (Mailbox *mb)
   g_assert_no_error (error);
   g_assert_true (hir_imap_client_get_qresync (client));
   g_assert_true (hir_imap_client_has_capability (client, "IDLE"));
+  /* Cyrus offers COMPRESS=DEFLATE: every test runs through it. */
+  g_assert_true (hir_imap_client_get_compressed (client));
   return client;
 }
 
@@ -1254,6 +1295,7 @@ main (int   argc,
   g_test_add_func ("/engine/imap/first-sync", test_first_sync);
   g_test_add_func ("/engine/imap/bodies", test_bodies);
   g_test_add_func ("/engine/imap/qresync-resume", test_qresync_resume);
+  g_test_add_func ("/engine/imap/restart", test_restart);
   g_test_add_func ("/engine/imap/uid-fallback", test_uid_fallback);
   g_test_add_func ("/engine/imap/folders", test_folders);
   g_test_add_func ("/engine/imap/idle", test_idle);

@@ -66,6 +66,11 @@ gboolean        hir_imap_client_has_capability      (HirImapClient        *self,
 /* QRESYNC was enabled (RFC 7162): SELECT … (QRESYNC …) and VANISHED are available. */
 gboolean        hir_imap_client_get_qresync         (HirImapClient        *self);
 guint           hir_imap_client_get_commands_sent   (HirImapClient        *self);
+/* COMPRESS=DEFLATE (RFC 4978) is on. It is used whenever the server offers it, unless
+ * turned off before connecting (on loopback it only costs CPU). */
+gboolean        hir_imap_client_get_compressed      (HirImapClient        *self);
+void            hir_imap_client_set_allow_compression (HirImapClient      *self,
+                                                     gboolean              allow);
 /* The mailbox the last successful SELECT opened, or NULL. */
 const char     *hir_imap_client_get_selected        (HirImapClient        *self);
 
