@@ -868,6 +868,30 @@ test_tls (void)
   g_assert_error (error, HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED);
   g_clear_error (&error);
 
+  /* What account setup shows the user before pinning: the same fingerprint on both
+   * ports, with what is wrong with it. */
+  {
+    const char *ports[] = { "HIR_TEST_IMAPS_PORT", "HIR_TEST_IMAP_PORT" };
+    const HirSecurity modes[] = { HIR_SECURITY_TLS, HIR_SECURITY_STARTTLS };
+    g_autofree char *pin = pinned_fingerprint ();
+
+    for (guint i = 0; i < G_N_ELEMENTS (ports); i++)
+      {
+        g_autoptr(GAsyncResult) result = NULL;
+        g_autofree char *fingerprint = NULL;
+        GTlsCertificateFlags flags = 0;
+
+        hir_imap_fetch_certificate_async (hir_test_server_get ("HIR_TEST_HOST"),
+                                          atoi (hir_test_server_get (ports[i])), modes[i], NULL,
+                                          hir_test_async_cb, &result);
+        fingerprint = hir_imap_fetch_certificate_finish (hir_test_async_wait (&result), &flags,
+                                                         &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (fingerprint, ==, pin);
+        g_assert_true (flags & G_TLS_CERTIFICATE_UNKNOWN_CA);
+      }
+  }
+
   /* Pinned, implicit TLS: works. */
   {
     g_autofree char *pin = pinned_fingerprint ();

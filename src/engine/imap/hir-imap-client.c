@@ -74,6 +74,8 @@ struct _HirImapClient
   /* What the TLS handshake saw, for the certificate error. */
   char *peer_fingerprint;
   GTlsCertificateFlags peer_errors;
+  /* Only fetching the certificate: accept it whatever it is, stop after the handshake. */
+  gboolean probe;
 };
 
 G_DEFINE_FINAL_TYPE (HirImapClient, hir_imap_client, G_TYPE_OBJECT)
@@ -1288,6 +1290,8 @@ accept_certificate_cb (GTlsConnection       *connection,
   self->peer_fingerprint = g_strdup (fingerprint);
   self->peer_errors = errors;
 
+  if (self->probe)
+    return TRUE;
   if (self->trusted_certificate == NULL || fingerprint == NULL)
     return FALSE;
 
@@ -1311,6 +1315,17 @@ handshake_cb (GObject      *object,
   if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (object), result, &error))
     {
       connect_fail (task, error);
+      return;
+    }
+  if (self->probe)
+    {
+      GTlsCertificate *peer = g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (object));
+
+      /* Trusted by the system: accept-certificate never ran. */
+      if (self->peer_fingerprint == NULL && peer != NULL)
+        self->peer_fingerprint = hir_jmap_certificate_fingerprint (peer);
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
       return;
     }
   /* Passed: what the handshake noted no longer means an error. */
@@ -1784,4 +1799,75 @@ hir_imap_uid_set (const guint32 *uids,
       i = j + 1;
     }
   return g_string_free (out, FALSE);
+}
+
+/* Fetching a certificate to pin */
+
+static void
+probe_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HirImapClient *client = HIR_IMAP_CLIENT (object);
+  GError *error = NULL;
+
+  if (!hir_imap_client_connect_finish (client, result, &error))
+    {
+      g_task_return_error (task, error);
+      hir_imap_client_close (client);
+      return;
+    }
+  if (client->peer_fingerprint == NULL)
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
+                               "%s presented no certificate", client->host);
+      hir_imap_client_close (client);
+      return;
+    }
+  g_task_set_task_data (task, GUINT_TO_POINTER (client->peer_errors), NULL);
+  g_task_return_pointer (task, g_strdup (client->peer_fingerprint), g_free);
+  hir_imap_client_close (client);
+}
+
+void
+hir_imap_fetch_certificate_async (const char          *host,
+                                  guint                port,
+                                  HirSecurity          security,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(HirImapClient) client = NULL;
+  GTask *task;
+
+  g_return_if_fail (host != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_imap_fetch_certificate_async);
+  if (security == HIR_SECURITY_NONE)
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
+                               "A plain-text connection has no certificate");
+      g_object_unref (task);
+      return;
+    }
+  client = hir_imap_client_new (host, port, security, NULL, NULL, NULL);
+  client->probe = TRUE;
+  hir_imap_client_connect_async (client, cancellable, probe_cb, task);
+}
+
+char *
+hir_imap_fetch_certificate_finish (GAsyncResult          *result,
+                                   GTlsCertificateFlags  *errors,
+                                   GError               **error)
+{
+  char *fingerprint;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  fingerprint = g_task_propagate_pointer (G_TASK (result), error);
+  if (fingerprint != NULL && errors != NULL)
+    *errors = GPOINTER_TO_UINT (g_task_get_task_data (G_TASK (result)));
+  return fingerprint;
 }

@@ -135,6 +135,20 @@ gboolean        hir_imap_client_idle_finish         (HirImapClient        *self,
                                                      GError              **error);
 void            hir_imap_client_idle_done           (HirImapClient        *self);
 
+/* Connects to the server (implicit TLS, or STARTTLS on the plain port) and returns the
+ * fingerprint ("sha256:hex") of the certificate it presents, trusted or not; @errors says
+ * what is wrong with it (0: trusted by the system). No credentials are sent. For "trust
+ * this certificate" in account setup, as hir_jmap_fetch_certificate_async() for JMAP. */
+void            hir_imap_fetch_certificate_async    (const char           *host,
+                                                     guint                 port,
+                                                     HirSecurity           security,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+char           *hir_imap_fetch_certificate_finish   (GAsyncResult         *result,
+                                                     GTlsCertificateFlags *errors,
+                                                     GError              **error);
+
 /* Helpers */
 
 /* @text as an IMAP quoted string ("a \"b\""); NULL when it cannot be one (CR, LF, NUL or
