@@ -15,6 +15,7 @@
 #define STATE_EMAIL   "jmap:Email"
 
 #define DEFAULT_POLL_INTERVAL 60
+#define FIRST_PAGE_SIZE       100
 
 struct _HirJmapProvider
 {
@@ -981,7 +982,11 @@ request_email_page (GTask *task)
   json_builder_set_member_name (builder, "position");
   json_builder_add_int_value (builder, op->request_position);
   json_builder_set_member_name (builder, "limit");
-  json_builder_add_int_value (builder, get_page_size (self));
+  /* The first page is small: the newest messages reach the list after one quick round
+   * trip, and the rest follow in large pages. */
+  json_builder_add_int_value (builder, op->request_position == 0
+                                       ? MIN (FIRST_PAGE_SIZE, get_page_size (self))
+                                       : get_page_size (self));
   json_builder_set_member_name (builder, "calculateTotal");
   json_builder_add_boolean_value (builder, TRUE);
   end_invocation (builder, "q");
