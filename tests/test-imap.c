@@ -1293,6 +1293,100 @@ test_fault (void)
   }
 }
 
+/* /engine/imap/engine: the engine with an IMAP account: add (one sync), bodies and flags
+ * through the engine, and a delivery reaching the store by IDLE alone, no manual sync */
+
+typedef struct
+{
+  HirEngine *engine;
+  gint64 folder_id;
+  guint want;
+} CountWait;
+
+static gboolean
+inbox_has (gpointer data)
+{
+  CountWait *w = data;
+  HirStore *store = hir_engine_get_store (w->engine);
+  g_autoptr(GAsyncResult) result = NULL;
+  guint n;
+
+  hir_store_count_messages_async (store, w->folder_id, NULL, hir_test_async_cb, &result);
+  n = hir_store_count_messages_finish (store, hir_test_async_wait (&result), NULL);
+  return n >= w->want;
+}
+
+static void
+test_engine (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("imap-engine");
+  g_autoptr(HirEngine) engine = hir_test_engine_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) folders = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(HirMessageBody) body = NULL;
+  g_autofree char *pw_path = g_build_filename (mb->dir, "password", NULL);
+  g_autofree char *quoted = g_shell_quote (pw_path);
+  g_autofree char *command = g_strdup_printf ("cat %s", quoted);
+  g_autofree char *out = NULL;
+  HirStore *store = hir_engine_get_store (engine);
+  CountWait wait = { engine, 0, 2 };
+  char *eml;
+
+  eml = simple_message ("Before the engine", "Read me through the engine.");
+  g_free (append (mb, "INBOX", eml, NULL));
+  g_free (eml);
+
+  g_file_set_contents_full (pw_path, mb->password, -1, G_FILE_SET_CONTENTS_NONE, 0600, &error);
+  g_assert_no_error (error);
+  hir_account_set_password_command (mb->account, command);
+  hir_engine_add_account_async (engine, mb->account, mb->password, NULL, hir_test_async_cb,
+                                &result);
+  hir_engine_add_account_finish (engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_true (HIR_IS_IMAP_PROVIDER (hir_engine_get_provider (engine, mb->account)));
+  g_assert_cmpint (hir_account_get_status (mb->account), ==, HIR_ACCOUNT_STATUS_ONLINE);
+
+  hir_store_list_folders_async (store, hir_account_get_id (mb->account), NULL,
+                                hir_test_async_cb, &result);
+  folders = hir_store_list_folders_finish (store, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  wait.folder_id = hir_folder_get_id (find_role (folders, HIR_FOLDER_ROLE_INBOX));
+  hir_store_load_messages_async (store, wait.folder_id, 0, 10, NULL, hir_test_async_cb, &result);
+  messages = hir_store_load_messages_finish (store, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpuint (messages->len, ==, 1);
+
+  hir_engine_load_body_async (engine, g_ptr_array_index (messages, 0), NULL, hir_test_async_cb,
+                              &result);
+  body = hir_engine_load_body_finish (engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpstr (hir_message_body_get_text (body), ==, "Read me through the engine.\n");
+
+  hir_engine_set_flags_async (engine, g_ptr_array_index (messages, 0), HIR_MESSAGE_FLAG_SEEN,
+                              NULL, hir_test_async_cb, &result);
+  hir_engine_set_flags_finish (engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  out = mailctl (mb, "list", "INBOX", NULL);
+  g_assert_nonnull (strstr (out, "\\Seen"));
+
+  /* Watching: IDLE wakes the engine, whose sync brings the message in. */
+  hir_engine_start (engine);
+  g_assert_true (hir_test_wait_until (watch_mode_is_idle,
+                                      hir_engine_get_provider (engine, mb->account), 20000));
+  eml = simple_message ("Delivered while watching", "w");
+  g_free (append (mb, "INBOX", eml, NULL));
+  g_free (eml);
+  g_assert_true (hir_test_wait_until (inbox_has, &wait, 30000));
+  hir_engine_stop (engine);
+}
+
 /* /engine/imap/client: the connection on its own (capabilities, quoting, UID sets) */
 
 static void
@@ -1330,6 +1424,7 @@ main (int   argc,
   g_test_add_func ("/engine/imap/set-flags", test_set_flags);
   g_test_add_func ("/engine/imap/append-move", test_append_move);
   g_test_add_func ("/engine/imap/fault", test_fault);
+  g_test_add_func ("/engine/imap/engine", test_engine);
 
   return g_test_run ();
 }
