@@ -296,6 +296,50 @@ test_trust_this_certificate (void)
   g_assert_cmpint (run (user, NULL, NULL, NULL, "sync", NULL), ==, 0);
 }
 
+static void
+test_imap (void)
+{
+  g_autoptr(User) user = user_new ("cli-imap");
+  g_autofree char *command = password_command (user);
+  g_autofree char *server = g_strdup_printf ("127.0.0.1:%s",
+                                             hir_test_server_get ("HIR_TEST_IMAP_PORT"));
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status;
+
+  append_message (user, "Over IMAP");
+
+  /* STARTTLS with the test server's self-signed certificate: refused, then pinned. */
+  status = run (user, NULL, NULL, &err, "account", "add", "--imap", server,
+                "--imap-security", "starttls", "--address", user->address,
+                "--password-command", command, NULL);
+  g_assert_cmpint (status, ==, 3);
+  status = run (user, NULL, &out, NULL, "account", "add", "--imap", server,
+                "--imap-security", "starttls", "--address", user->address,
+                "--password-command", command, "--trust-this-certificate", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (out, "Trusting the certificate"));
+  g_assert_nonnull (strstr (out, "1 messages"));
+
+  g_clear_pointer (&out, g_free);
+  status = run (user, NULL, &out, NULL, "account", "list", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (out, "imap 127.0.0.1"));
+
+  append_message (user, "Second over IMAP");
+  g_clear_pointer (&out, g_free);
+  status = run (user, NULL, &out, NULL, "sync", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (out, "2 messages"));
+
+  g_assert_cmpint (run (user, NULL, NULL, NULL, "account", "add", "--imap", "h",
+                        "--imap-security", "sometimes", "--address", "a@b",
+                        "--password-command", "true", NULL), ==, 1);
+  g_assert_cmpint (run (user, NULL, NULL, NULL, "account", "add", "--imap", "h",
+                        "--jmap", "http://h/", "--address", "a@b",
+                        "--password-command", "true", NULL), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -305,6 +349,7 @@ main (int   argc,
   g_test_add_func ("/app/cli/add-list-sync-remove", test_add_list_sync_remove);
   g_test_add_func ("/app/cli/failures", test_failures);
   g_test_add_func ("/app/cli/trust-this-certificate", test_trust_this_certificate);
+  g_test_add_func ("/app/cli/imap", test_imap);
 
   return g_test_run ();
 }

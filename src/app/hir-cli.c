@@ -3,7 +3,9 @@
  * Copyright 2026 Hirondelle developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- *   hirondelle account add --jmap URL --address ADDRESS [--name NAME] [--username USER]
+ *   hirondelle account add (--jmap URL | --imap HOST[:PORT] [--imap-security tls|starttls|none])
+ *                          [--smtp HOST[:PORT] [--smtp-security tls|starttls|none]]
+ *                          --address ADDRESS [--name NAME] [--username USER]
  *                          [--password-stdin | --password-command CMD]
  *                          [--trust-certificate sha256:HEX | --trust-this-certificate]
  *   hirondelle account list
@@ -27,6 +29,7 @@
 #include <glib/gi18n.h>
 
 #include "hir-cli.h"
+#include "hir-imap-client.h"
 #include "hir-jmap-client.h"
 #include "hirondelle-engine.h"
 
@@ -194,20 +197,40 @@ count_folders (HirEngine  *engine,
 
 /* account add */
 
+/* Fetches the certificate the account's server presents and pins it. */
 static int
-trust_this_certificate (HirAccount *account,
-                        const char *url)
+trust_this_certificate (HirAccount *account)
 {
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *fingerprint = NULL;
   g_autofree char *reasons = NULL;
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  const char *host = uri ? g_uri_get_host (uri) : url;
+  g_autofree char *host = NULL;
   GTlsCertificateFlags errors = 0;
 
-  hir_jmap_fetch_certificate_async (url, NULL, store_result_cb, &result);
-  fingerprint = hir_jmap_fetch_certificate_finish (wait_for (&result), &errors, &error);
+  if (hir_account_get_kind (account) == HIR_ACCOUNT_KIND_JMAP)
+    {
+      const char *url = hir_account_get_jmap_url (account);
+      g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+
+      host = g_strdup (uri != NULL ? g_uri_get_host (uri) : url);
+      hir_jmap_fetch_certificate_async (url, NULL, store_result_cb, &result);
+      fingerprint = hir_jmap_fetch_certificate_finish (wait_for (&result), &errors, &error);
+    }
+  else
+    {
+      if (hir_account_get_imap_security (account) == HIR_SECURITY_NONE)
+        {
+          g_printerr ("hirondelle: --trust-this-certificate needs a TLS connection "
+                      "(--imap-security tls or starttls)\n");
+          return EXIT_USAGE;
+        }
+      host = g_strdup (hir_account_get_imap_host (account));
+      hir_imap_fetch_certificate_async (host, hir_account_get_imap_port (account),
+                                        hir_account_get_imap_security (account), NULL,
+                                        store_result_cb, &result);
+      fingerprint = hir_imap_fetch_certificate_finish (wait_for (&result), &errors, &error);
+    }
   if (fingerprint == NULL)
     return fail ("cannot fetch the server's certificate", error);
 
@@ -226,11 +249,68 @@ trust_this_certificate (HirAccount *account,
   return EXIT_OK;
 }
 
+static gboolean
+parse_security (const char  *text,
+                HirSecurity *security)
+{
+  if (text == NULL)
+    return TRUE;
+  if (g_str_equal (text, "tls"))
+    *security = HIR_SECURITY_TLS;
+  else if (g_str_equal (text, "starttls"))
+    *security = HIR_SECURITY_STARTTLS;
+  else if (g_str_equal (text, "none"))
+    *security = HIR_SECURITY_NONE;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* "host", "host:port" or "[v6]:port"; @port keeps its default when none is given. */
+static gboolean
+parse_host_port (const char  *text,
+                 char       **host,
+                 guint       *port)
+{
+  g_autofree char *name = NULL;
+  guint16 parsed = 0;
+
+  if (!g_hostname_is_ip_address (text) && strchr (text, ':') != NULL)
+    {
+      g_autoptr(GNetworkAddress) address = NULL;
+
+      address = G_NETWORK_ADDRESS (g_network_address_parse (text, 0, NULL));
+      if (address == NULL)
+        return FALSE;
+      name = g_strdup (g_network_address_get_hostname (address));
+      parsed = g_network_address_get_port (address);
+    }
+  else
+    name = g_strdup (text);
+
+  if (name == NULL || *name == '\0')
+    return FALSE;
+  *host = g_steal_pointer (&name);
+  if (parsed != 0)
+    *port = parsed;
+  return TRUE;
+}
+
 static int
 account_add (int    argc,
              char **argv)
 {
   g_autofree char *jmap_url = NULL;
+  g_autofree char *imap = NULL;
+  g_autofree char *imap_security = NULL;
+  g_autofree char *smtp = NULL;
+  g_autofree char *smtp_security = NULL;
+  g_autofree char *imap_host = NULL;
+  g_autofree char *smtp_host = NULL;
+  HirSecurity imap_mode = HIR_SECURITY_TLS;
+  HirSecurity smtp_mode = HIR_SECURITY_TLS;
+  guint imap_port = 0;
+  guint smtp_port = 0;
   g_autofree char *address = NULL;
   g_autofree char *name = NULL;
   g_autofree char *username = NULL;
@@ -240,6 +320,12 @@ account_add (int    argc,
   gboolean trust_this = FALSE;
   const GOptionEntry entries[] = {
     { "jmap", 0, 0, G_OPTION_ARG_STRING, &jmap_url, "JMAP server or session URL", "URL" },
+    { "imap", 0, 0, G_OPTION_ARG_STRING, &imap, "IMAP server", "HOST[:PORT]" },
+    { "imap-security", 0, 0, G_OPTION_ARG_STRING, &imap_security,
+      "tls (default, port 993), starttls (port 143) or none", "MODE" },
+    { "smtp", 0, 0, G_OPTION_ARG_STRING, &smtp, "SMTP submission server", "HOST[:PORT]" },
+    { "smtp-security", 0, 0, G_OPTION_ARG_STRING, &smtp_security,
+      "tls (default, port 465), starttls (port 587) or none", "MODE" },
     { "address", 0, 0, G_OPTION_ARG_STRING, &address, "E-mail address", "ADDRESS" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Your name, as shown in From", "NAME" },
     { "username", 0, 0, G_OPTION_ARG_STRING, &username, "Login, if not the address", "USER" },
@@ -267,8 +353,16 @@ account_add (int    argc,
     return usage (context, error->message);
   if (argc > 1)
     return usage (context, "unexpected arguments");
-  if (jmap_url == NULL || address == NULL)
-    return usage (context, "--jmap and --address are required");
+  if ((jmap_url == NULL) == (imap == NULL) || address == NULL)
+    return usage (context, "--address and one of --jmap and --imap are required");
+  if (!parse_security (imap_security, &imap_mode) || !parse_security (smtp_security, &smtp_mode))
+    return usage (context, "security is tls, starttls or none");
+  imap_port = imap_mode == HIR_SECURITY_TLS ? 993 : 143;
+  smtp_port = smtp_mode == HIR_SECURITY_TLS ? 465 : 587;
+  if (imap != NULL && !parse_host_port (imap, &imap_host, &imap_port))
+    return usage (context, "--imap takes HOST or HOST:PORT");
+  if (smtp != NULL && !parse_host_port (smtp, &smtp_host, &smtp_port))
+    return usage (context, "--smtp takes HOST or HOST:PORT");
   if (password_stdin == (password_command != NULL))
     return usage (context, "give exactly one of --password-stdin and --password-command");
   if (trust_certificate != NULL && trust_this)
@@ -276,9 +370,22 @@ account_add (int    argc,
   if (trust_certificate != NULL && !g_str_has_prefix (trust_certificate, "sha256:"))
     return usage (context, "--trust-certificate takes sha256:HEX");
 
-  account = hir_account_new (HIR_ACCOUNT_KIND_JMAP, address);
+  account = hir_account_new (imap != NULL ? HIR_ACCOUNT_KIND_IMAP : HIR_ACCOUNT_KIND_JMAP, address);
   hir_account_set_id (account, address);
-  hir_account_set_jmap_url (account, jmap_url);
+  if (jmap_url != NULL)
+    hir_account_set_jmap_url (account, jmap_url);
+  if (imap_host != NULL)
+    {
+      hir_account_set_imap_host (account, imap_host);
+      hir_account_set_imap_port (account, imap_port);
+      hir_account_set_imap_security (account, imap_mode);
+    }
+  if (smtp_host != NULL)
+    {
+      hir_account_set_smtp_host (account, smtp_host);
+      hir_account_set_smtp_port (account, smtp_port);
+      hir_account_set_smtp_security (account, smtp_mode);
+    }
   if (name != NULL)
     hir_account_set_display_name (account, name);
   if (username != NULL)
@@ -291,7 +398,7 @@ account_add (int    argc,
   if (password_stdin && (password = read_password (&error)) == NULL)
     return fail ("cannot read the password", error);
 
-  if (trust_this && (status = trust_this_certificate (account, jmap_url)) != EXIT_OK)
+  if (trust_this && (status = trust_this_certificate (account)) != EXIT_OK)
     return status;
 
   engine = open_engine (&status);
@@ -303,7 +410,8 @@ account_add (int    argc,
       return EXIT_USAGE;
     }
 
-  g_printerr ("Signing in to %s and fetching the folders…\n", jmap_url);
+  g_printerr ("Signing in to %s and fetching the folders…\n",
+              jmap_url != NULL ? jmap_url : imap_host);
   hir_engine_add_account_async (engine, account, password, NULL, store_result_cb, &result);
   if (!hir_engine_add_account_finish (engine, wait_for (&result), &error))
     {
