@@ -354,7 +354,9 @@ static void
 sync_finished (AccountSlot  *slot,
                const GError *error)
 {
-  HirEngine *self = slot->engine;
+  /* Completed callers and signal handlers may drop their last reference to the engine;
+   * it must outlive this function. */
+  g_autoptr(HirEngine) self = g_object_ref (slot->engine);
 
   slot->running = FALSE;
   hir_account_set_syncing (slot->account, FALSE);
