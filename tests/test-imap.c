@@ -350,7 +350,7 @@ test_first_sync (void)
     "JVBERi0xLjQK\n"
     "--b1--\n";
 
-  seed (mb, "80", "3");
+  seed (mb, "150", "3");
   uid = append (mb, "INBOX", encoded, "\\Seen");
   g_free (uid);
   uid = append (mb, "INBOX", latin1_subject, NULL);
@@ -396,6 +396,19 @@ test_first_sync (void)
   g_assert_nonnull (message);
   g_assert_cmpstr (hir_message_get_from_name (message), ==, "Jürgen");
   g_assert_true (hir_message_get_has_attachment (message));
+  {
+    g_autoptr(HirMessageBody) body = fetch_body (mb, message);
+    HirAttachment *pdf;
+
+    /* ISO-8859-1, quoted-printable. */
+    g_assert_cmpstr (hir_message_body_get_text (body), ==, "Grüße!");
+    g_assert_cmpuint (g_list_model_get_n_items (hir_message_body_get_attachments (body)), ==, 1);
+    pdf = g_list_model_get_item (hir_message_body_get_attachments (body), 0);
+    g_assert_cmpstr (hir_attachment_get_filename (pdf), ==, "report.pdf");
+    g_assert_cmpstr (hir_attachment_get_blob_id (pdf), ==, "2");
+    g_assert_false (hir_attachment_get_inline (pdf));
+    g_object_unref (pdf);
+  }
   g_assert_cmpstr (hir_message_get_thread_id (message), ==, "imap-latin1-1@example.test");
 
   /* Nothing the seed wrote is left RFC 2047-encoded. */
@@ -406,7 +419,58 @@ test_first_sync (void)
     }
 
   assert_folder_matches (mb, "INBOX");
-  g_assert_cmpuint (counter (mb, "messages-fetched"), >=, 82);
+  g_assert_cmpuint (counter (mb, "messages-fetched"), >=, 152);
+
+  /* The seed's bodies in Windows-1252 and ISO-2022-JP come out as the sender wrote them
+   * (their sentences are in tests/servers/hir-seed), in every folder. */
+  {
+    const char *cp1252_subjects[] = { "Quote “v2” attached", "Price update – 2025",
+                                      "Re: “Quick” sync", NULL };
+    const char *jp_subjects[] = { "会議の資料について", "来週の予定", "お見積もりのご送付",
+                                  "お疲れ様です", "出張報告書", NULL };
+    guint cp1252 = 0, jp = 0;
+
+    for (guint f = 0; f < folders->len; f++)
+      {
+        g_autoptr(GPtrArray) messages =
+          load_messages (mb, hir_folder_get_remote_id (g_ptr_array_index (folders, f)));
+
+        for (guint i = 0; i < messages->len; i++)
+          {
+            HirMessage *m = g_ptr_array_index (messages, i);
+            const char *subject = hir_message_get_subject (m);
+            g_autoptr(HirMessageBody) body = NULL;
+            const char *text;
+
+            if (!g_strv_contains (cp1252_subjects, subject) &&
+                !g_strv_contains (jp_subjects, subject))
+              continue;
+            body = fetch_body (mb, m);
+            text = hir_message_body_get_text (body);
+            g_assert_nonnull (text);
+            g_assert_true (g_utf8_validate (text, -1, NULL));
+            g_assert_null (strstr (text, "\xef\xbf\xbd"));
+            if (g_strv_contains (cp1252_subjects, subject))
+              {
+                g_assert_true (strstr (text, "The “final” price is 120 € — not 150 €") ||
+                               strstr (text, "We’ll need the signed copy by Friday") ||
+                               strstr (text, "Our team’s “quick sync” took 90 minutes – again.") ||
+                               strstr (text, "coffee 2,50 €, croissant 1,20 €"));
+                cp1252++;
+              }
+            else
+              {
+                g_assert_true (strstr (text, "お疲れ様です。") || strstr (text, "ご確認のほど") ||
+                               strstr (text, "日程の変更がございましたら") ||
+                               strstr (text, "先日はありがとうございました。"));
+                jp++;
+              }
+          }
+      }
+    g_test_message ("checked %u Windows-1252 and %u ISO-2022-JP bodies", cp1252, jp);
+    g_assert_cmpuint (cp1252, >, 0);
+    g_assert_cmpuint (jp, >, 0);
+  }
 }
 
 /* /engine/imap/bodies */
