@@ -12,6 +12,7 @@
 #include "hir-message.h"
 #include "hir-message-body.h"
 #include "hir-message-list.h"
+#include "hir-outbox.h"
 #include "hir-provider.h"
 #include "hir-store.h"
 
@@ -53,6 +54,9 @@ gboolean        hir_engine_open_sync                (HirEngine           *self,
                                                      GError             **error);
 
 HirStore       *hir_engine_get_store                (HirEngine           *self);
+/* Drafts and the queue of messages to send; made by open (NULL before). It starts
+ * sending what is due once hir_engine_start() ran and accounts come online. */
+HirOutbox      *hir_engine_get_outbox               (HirEngine           *self);
 /* A GListModel of HirAccount, in configuration order. */
 GListModel     *hir_engine_get_accounts             (HirEngine           *self);
 HirAccount     *hir_engine_find_account             (HirEngine           *self,

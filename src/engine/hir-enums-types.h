@@ -51,4 +51,13 @@ typedef enum /*< flags >*/
   HIR_MESSAGE_FLAG_DRAFT    = 1 << 3,
 } HirMessageFlags;
 
+typedef enum
+{
+  HIR_OUTGOING_STATE_DRAFT,    /* being written, or saved */
+  HIR_OUTGOING_STATE_QUEUED,   /* waiting: for send-at, the network, or a retry */
+  HIR_OUTGOING_STATE_SENDING,
+  HIR_OUTGOING_STATE_SENT,     /* accepted by the server and filed in Sent */
+  HIR_OUTGOING_STATE_FAILED,   /* refused for good; error-message says why */
+} HirOutgoingState;
+
 G_END_DECLS
