@@ -500,6 +500,77 @@ test_folders_live (void)
   }
 }
 
+/* /engine/jmap/unknown-folder: a message arrives in a folder the Mailbox step missed */
+
+static gboolean inbox_has (Mailbox    *mb,
+                           const char *subject);
+
+static char *
+server_mailbox_state (Mailbox *mb)
+{
+  HirJmapClient *client = hir_jmap_provider_get_client (provider_of (mb));
+  g_autofree char *text = g_strdup_printf ("[[\"Mailbox/get\",{\"accountId\":\"%s\","
+                                           "\"ids\":[]},\"m\"]]", mb->address);
+  g_autoptr(JsonNode) calls = json_from_string (text, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) responses = NULL;
+  JsonObject *get;
+
+  hir_jmap_client_call_async (client, calls, NULL, hir_test_async_cb, &result);
+  responses = hir_jmap_client_call_finish (client, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  get = hir_jmap_get_response (responses, 0, "Mailbox/get", &error);
+  g_assert_no_error (error);
+  return g_strdup (json_object_get_string_member (get, "state"));
+}
+
+static void
+test_unknown_folder (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("jmap-unknown");
+  g_autoptr(HirStoreChanges) changes = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) folders = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *out = NULL;
+  HirStore *store;
+  gboolean found = FALSE;
+
+  {
+    g_autofree char *eml = simple_message ("Wanderer", "w");
+
+    uid = append (mb, "INBOX", eml, NULL);
+  }
+  mailbox_connect (mb);
+  store = hir_engine_get_store (mb->engine);
+
+  /* The folder is made and the message moved; the stored Mailbox state is made to
+   * claim we already saw that, as if the folder came between our two steps. */
+  out = mailctl (mb, "create", "Side", NULL);
+  g_free (out);
+  out = mailctl (mb, "move", "INBOX", uid, "Side", NULL);
+  state = server_mailbox_state (mb);
+  changes = hir_store_changes_new (hir_account_get_id (mb->account));
+  hir_store_changes_set_state (changes, "jmap:Mailbox", state);
+  hir_store_apply_async (store, changes, NULL, hir_test_async_cb, &result);
+  hir_store_apply_finish (store, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+
+  sync_now (mb);
+  folders = list_folders (mb);
+  for (guint i = 0; i < folders->len; i++)
+    if (g_strcmp0 (hir_folder_get_name (g_ptr_array_index (folders, i)), "Side") == 0)
+      {
+        found = TRUE;
+        g_assert_cmpuint (hir_folder_get_total_count (g_ptr_array_index (folders, i)), ==, 1);
+      }
+  g_assert_true (found);
+  g_assert_false (inbox_has (mb, "Wanderer"));
+}
+
 /* /engine/jmap/push: a local EventSource endpoint, data from Cyrus */
 
 typedef struct
@@ -1469,6 +1540,7 @@ main (int   argc,
   g_test_add_func ("/engine/jmap/first-sync", test_first_sync);
   g_test_add_func ("/engine/jmap/delta", test_delta);
   g_test_add_func ("/engine/jmap/folders-live", test_folders_live);
+  g_test_add_func ("/engine/jmap/unknown-folder", test_unknown_folder);
   g_test_add_func ("/engine/jmap/push", test_push);
   g_test_add_func ("/engine/jmap/poll-fallback", test_poll_fallback);
   g_test_add_func ("/engine/jmap/coalesce", test_coalesce);

@@ -463,6 +463,8 @@ typedef struct
   char *full_email_state;
   guint position;
   gboolean cleared;
+  gboolean refolded;
+  char *email_state_before;
   /* What runs after the store applied a step. */
   void (*next) (GTask *task);
 
@@ -487,6 +489,7 @@ sync_op_free (SyncOp *op)
   g_clear_error (&op->page_error);
   g_free (op->mailbox_state);
   g_free (op->email_state);
+  g_free (op->email_state_before);
   g_free (op->full_email_state);
   g_free (op);
 }
@@ -534,6 +537,25 @@ apply_cb (GObject      *object,
 
   if (!hir_store_apply_finish (HIR_STORE (object), result, &error))
     {
+      /* A message in a folder the store does not know: the folder was made on the
+       * server after our Mailbox step. Fetch all folders once more, then the same
+       * changes again (nothing of this step was written). */
+      if (g_error_matches (error, HIR_ERROR, HIR_ERROR_NOT_FOUND) && !op->refolded)
+        {
+          HirJmapProvider *self = g_task_get_source_object (task);
+
+          g_debug ("%s: %s; fetching the folders again", hir_account_get_id (self->account),
+                   error->message);
+          op->refolded = TRUE;
+          g_clear_pointer (&op->mailbox_state, g_free);
+          if (op->email_state_before != NULL)
+            {
+              g_free (op->email_state);
+              op->email_state = g_steal_pointer (&op->email_state_before);
+            }
+          sync_mailboxes (task);
+          return;
+        }
       sync_fail (task, g_steal_pointer (&error));
       return;
     }
@@ -1106,7 +1128,9 @@ email_changes_cb (GObject      *object,
   hir_store_changes_set_state (changes, STATE_EMAIL, new_state);
   more = json_object_get_boolean_member_with_default (delta, "hasMoreChanges", FALSE) &&
          g_strcmp0 (new_state, op->email_state) != 0;
-  g_free (op->email_state);
+  /* Kept until the step is written: a retry of the step starts from it. */
+  g_free (op->email_state_before);
+  op->email_state_before = g_steal_pointer (&op->email_state);
   op->email_state = g_strdup (new_state);
 
   apply_then (task, changes, more ? sync_emails : sync_done);
