@@ -1308,6 +1308,120 @@ test_append_move (void)
   g_assert_cmpuint (server_count (mb, "Trash"), ==, 1);
 }
 
+/* /engine/imap/old-server: the paths a server without the extensions takes. Cyrus has
+ * them all, so the provider is told to ignore them: LIST + LSUB and roles by name, the
+ * UID comparison instead of QRESYNC, AUTHENTICATE PLAIN without SASL-IR (and LOGIN),
+ * APPEND with a synchronizing literal, COPY + STORE + EXPUNGE instead of MOVE, polling
+ * instead of IDLE. */
+
+static gboolean
+watch_mode_is_poll_cb (gpointer data)
+{
+  return g_strcmp0 (hir_imap_provider_get_watch_mode (data), "poll") == 0;
+}
+
+static void
+test_old_server (void)
+{
+  const char *ignored[] = { "QRESYNC", "CONDSTORE", "LIST-EXTENDED", "SPECIAL-USE",
+                            "COMPRESS=DEFLATE", "SASL-IR", "LITERAL+", "LITERAL-", "MOVE",
+                            "IDLE", "ID", "ENABLE", "PREVIEW", NULL };
+  const char *no_plain[] = { "AUTH=PLAIN", NULL };
+  g_autoptr(Mailbox) mb = mailbox_new ("imap-old");
+  g_autoptr(GPtrArray) folders = NULL;
+  g_autoptr(GPtrArray) inbox = NULL;
+  g_autoptr(GPtrArray) drafts = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *uid_gone = NULL;
+  g_autofree char *uid_flag = NULL;
+  g_autofree char *out = NULL;
+  const HirFolderRole roles[] = {
+    HIR_FOLDER_ROLE_INBOX, HIR_FOLDER_ROLE_DRAFTS, HIR_FOLDER_ROLE_SENT,
+    HIR_FOLDER_ROLE_TRASH, HIR_FOLDER_ROLE_JUNK, HIR_FOLDER_ROLE_ARCHIVE,
+  };
+  guint fetched;
+  char *eml;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *subject = g_strdup_printf ("Old server %u", i);
+      g_autofree char *uid = NULL;
+
+      eml = simple_message (subject, "o");
+      uid = append (mb, "INBOX", eml, NULL);
+      g_free (eml);
+      if (i == 1)
+        uid_gone = g_steal_pointer (&uid);
+      else if (i == 2)
+        uid_flag = g_steal_pointer (&uid);
+    }
+
+  mailbox_use_provider (mb, NULL);
+  g_object_set (mb->provider, "ignored-capabilities", ignored, NULL);
+  sync_now (mb);
+  folders = list_folders (mb);
+  for (guint i = 0; i < G_N_ELEMENTS (roles); i++)
+    g_assert_nonnull (find_role (folders, roles[i]));
+  g_assert_cmpuint (hir_folder_get_total_count (find_role (folders, HIR_FOLDER_ROLE_INBOX)), ==, 4);
+
+  out = mailctl (mb, "expunge", "INBOX", uid_gone, NULL);
+  g_free (out);
+  out = mailctl (mb, "flag", "INBOX", uid_flag, "+\\Seen", NULL);
+  eml = simple_message ("Old server new", "n");
+  g_free (append (mb, "INBOX", eml, NULL));
+  g_free (eml);
+  fetched = counter (mb, "messages-fetched");
+  sync_now (mb);
+  g_assert_cmpuint (counter (mb, "messages-fetched") - fetched, ==, 1);
+  inbox = load_messages (mb, "INBOX");
+  g_assert_cmpuint (inbox->len, ==, 4);
+  g_assert_null (find_message (inbox, "Old server 1"));
+  g_assert_cmpint (hir_message_get_flags (find_message (inbox, "Old server 2")), ==,
+                   HIR_MESSAGE_FLAG_SEEN);
+
+  /* APPEND with a synchronizing literal, then the move without MOVE. */
+  eml = simple_message ("Old server draft", "d");
+  {
+    g_autoptr(GString) crlf = g_string_new (NULL);
+
+    for (const char *p = eml; *p; p++)
+      {
+        if (*p == '\n')
+          g_string_append_c (crlf, '\r');
+        g_string_append_c (crlf, *p);
+      }
+    bytes = g_bytes_new (crlf->str, crlf->len);
+  }
+  g_free (eml);
+  hir_imap_provider_append_async (mb->provider, "Drafts", "\\Draft", bytes, NULL,
+                                  hir_test_async_cb, &result);
+  hir_imap_provider_append_finish (mb->provider, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  sync_now (mb);
+  drafts = load_messages (mb, "Drafts");
+  g_assert_cmpuint (drafts->len, ==, 1);
+  hir_imap_provider_move_async (mb->provider, g_ptr_array_index (drafts, 0), "Trash", NULL,
+                                hir_test_async_cb, &result);
+  hir_imap_provider_move_finish (mb->provider, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpuint (server_count (mb, "Drafts"), ==, 0);
+  g_assert_cmpuint (server_count (mb, "Trash"), ==, 1);
+
+  /* No IDLE: the watch polls. */
+  hir_provider_start_watching (HIR_PROVIDER (mb->provider));
+  g_assert_true (hir_test_wait_until (watch_mode_is_poll_cb, mb->provider, 20000));
+  hir_provider_stop_watching (HIR_PROVIDER (mb->provider));
+
+  /* Without AUTH=PLAIN: the LOGIN command (or AUTHENTICATE LOGIN where offered). */
+  mailbox_use_provider (mb, NULL);
+  g_object_set (mb->provider, "ignored-capabilities", no_plain, NULL);
+  sync_now (mb);
+}
+
 /* /engine/imap/fault: the server goes away in the middle of a first sync */
 
 static gboolean
@@ -1487,6 +1601,7 @@ main (int   argc,
   g_test_add_func ("/engine/imap/auth-failed", test_auth_failed);
   g_test_add_func ("/engine/imap/set-flags", test_set_flags);
   g_test_add_func ("/engine/imap/append-move", test_append_move);
+  g_test_add_func ("/engine/imap/old-server", test_old_server);
   g_test_add_func ("/engine/imap/fault", test_fault);
   g_test_add_func ("/engine/imap/engine", test_engine);
 

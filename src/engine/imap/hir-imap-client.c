@@ -32,6 +32,7 @@ typedef struct
   GTask       *task;
   GPtrArray   *untagged;
   gboolean     idling;
+  gboolean     done_requested;  /* DONE asked for before the server said "+ idling" */
 } Command;
 
 struct _HirImapClient
@@ -67,6 +68,7 @@ struct _HirImapClient
   guint commands_sent;
 
   GHashTable *capabilities;
+  GStrv ignored_capabilities;
   gboolean qresync;
   gboolean allow_compression;
   char *selected;
@@ -144,6 +146,7 @@ hir_imap_client_finalize (GObject *object)
   g_free (self->peer_fingerprint);
   g_free (self->read_buffer);
   g_clear_pointer (&self->capabilities, g_hash_table_unref);
+  g_strfreev (self->ignored_capabilities);
   g_clear_pointer (&self->parser, hir_imap_parser_free);
 
   G_OBJECT_CLASS (hir_imap_client_parent_class)->finalize (object);
@@ -262,6 +265,21 @@ hir_imap_client_get_commands_sent (HirImapClient *self)
   return self->commands_sent;
 }
 
+void
+hir_imap_client_set_ignored_capabilities (HirImapClient     *self,
+                                          const char * const *capabilities)
+{
+  g_return_if_fail (HIR_IS_IMAP_CLIENT (self));
+
+  g_strfreev (self->ignored_capabilities);
+  self->ignored_capabilities = NULL;
+  if (capabilities == NULL)
+    return;
+  self->ignored_capabilities = g_new0 (char *, g_strv_length ((char **) capabilities) + 1);
+  for (guint i = 0; capabilities[i] != NULL; i++)
+    self->ignored_capabilities[i] = g_ascii_strup (capabilities[i], -1);
+}
+
 gboolean
 hir_imap_client_get_compressed (HirImapClient *self)
 {
@@ -308,9 +326,16 @@ set_capabilities (HirImapClient      *self,
   for (guint i = first; i < hir_imap_value_get_length (list); i++)
     {
       const char *atom = hir_imap_value_get_string (hir_imap_value_get_item (list, i));
+      char *upper;
 
-      if (atom != NULL)
-        g_hash_table_add (self->capabilities, g_ascii_strup (atom, -1));
+      if (atom == NULL)
+        continue;
+      upper = g_ascii_strup (atom, -1);
+      if (self->ignored_capabilities != NULL &&
+          g_strv_contains ((const char * const *) self->ignored_capabilities, upper))
+        g_free (upper);
+      else
+        g_hash_table_add (self->capabilities, upper);
     }
 }
 
@@ -557,6 +582,8 @@ handle_continuation (HirImapClient   *self,
   if (command->kind == COMMAND_IDLE)
     {
       command->idling = TRUE;
+      if (command->done_requested)
+        hir_imap_client_idle_done (self);
       return;
     }
 
@@ -1057,6 +1084,23 @@ hir_imap_client_append_finish (HirImapClient  *self,
 
 /* MOVE */
 
+typedef struct
+{
+  char *uid_set;
+  char *destination;  /* quoted */
+  guint step;         /* without MOVE: 0 COPY, 1 STORE, 2 EXPUNGE */
+} MoveOp;
+
+static void
+move_op_free (MoveOp *op)
+{
+  g_free (op->uid_set);
+  g_free (op->destination);
+  g_free (op);
+}
+
+static void move_next (GTask *task);
+
 static void
 move_step_cb (GObject      *object,
               GAsyncResult *result,
@@ -1065,16 +1109,48 @@ move_step_cb (GObject      *object,
   g_autoptr(GTask) task = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(HirImapReply) reply = NULL;
-  guint *remaining = g_task_get_task_data (task);
+  MoveOp *op = g_task_get_task_data (task);
 
   reply = g_task_propagate_pointer (G_TASK (result), &error);
-  if (reply == NULL && !g_task_had_error (task))
+  if (reply == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  if (--(*remaining) == 0 && !g_task_had_error (task))
-    g_task_return_boolean (task, TRUE);
+  op->step++;
+  move_next (g_steal_pointer (&task));
+}
+
+/* Takes over @task. Without MOVE each step waits for the one before: the originals are
+ * only marked deleted and expunged once the copy exists. */
+static void
+move_next (GTask *task)
+{
+  HirImapClient *self = g_task_get_source_object (task);
+  MoveOp *op = g_task_get_task_data (task);
+  g_autofree char *text = NULL;
+
+  if (hir_imap_client_has_capability (self, "MOVE"))
+    {
+      if (op->step == 0)
+        text = g_strdup_printf ("UID MOVE %s %s", op->uid_set, op->destination);
+    }
+  else if (op->step == 0)
+    text = g_strdup_printf ("UID COPY %s %s", op->uid_set, op->destination);
+  else if (op->step == 1)
+    text = g_strdup_printf ("UID STORE %s +FLAGS.SILENT (\\Deleted)", op->uid_set);
+  else if (op->step == 2)
+    /* Plain EXPUNGE would also remove what others marked deleted: only with UIDPLUS. */
+    text = hir_imap_client_has_capability (self, "UIDPLUS")
+             ? g_strdup_printf ("UID EXPUNGE %s", op->uid_set) : g_strdup ("EXPUNGE");
+
+  if (text == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  send_text (self, COMMAND_PLAIN, text, g_task_new (self, NULL, move_step_cb, task));
 }
 
 void
@@ -1086,47 +1162,28 @@ hir_imap_client_move_async (HirImapClient       *self,
                             gpointer             user_data)
 {
   g_autofree char *quoted = NULL;
-  g_autoptr(GTask) task = NULL;
-  g_autofree char *text = NULL;
-  guint *remaining = g_new0 (guint, 1);
+  GTask *task;
+  MoveOp *op;
 
   g_return_if_fail (HIR_IS_IMAP_CLIENT (self));
+  g_return_if_fail (uid_set != NULL && destination != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, hir_imap_client_move_async);
-  g_task_set_task_data (task, remaining, g_free);
 
   quoted = hir_imap_quote (destination);
-  if (quoted == NULL)
+  if (quoted == NULL || strspn (uid_set, "0123456789:,*") != strlen (uid_set))
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                               "Mailbox name “%s” cannot be sent", destination);
+                               "Cannot move %s to “%s”", uid_set, destination);
+      g_object_unref (task);
       return;
     }
-
-  if (hir_imap_client_has_capability (self, "MOVE"))
-    {
-      *remaining = 1;
-      text = g_strdup_printf ("UID MOVE %s %s", uid_set, quoted);
-      send_text (self, COMMAND_PLAIN, text,
-                 g_task_new (self, NULL, move_step_cb, g_object_ref (task)));
-      return;
-    }
-
-  /* The three steps are pipelined; a failure of the copy stops nothing already sent, but
-   * STORE and EXPUNGE of messages that were not copied would lose them, so without MOVE
-   * the copy is waited for by the server's ordering: a NO on COPY is reported and the
-   * caller must not assume the move happened. */
-  *remaining = 3;
-  text = g_strdup_printf ("UID COPY %s %s", uid_set, quoted);
-  send_text (self, COMMAND_PLAIN, text, g_task_new (self, NULL, move_step_cb, g_object_ref (task)));
-  g_free (text);
-  text = g_strdup_printf ("UID STORE %s +FLAGS.SILENT (\\Deleted)", uid_set);
-  send_text (self, COMMAND_PLAIN, text, g_task_new (self, NULL, move_step_cb, g_object_ref (task)));
-  g_free (text);
-  text = hir_imap_client_has_capability (self, "UIDPLUS")
-           ? g_strdup_printf ("UID EXPUNGE %s", uid_set) : g_strdup ("EXPUNGE");
-  send_text (self, COMMAND_PLAIN, text, g_task_new (self, NULL, move_step_cb, g_object_ref (task)));
+  op = g_new0 (MoveOp, 1);
+  op->uid_set = g_strdup (uid_set);
+  op->destination = g_steal_pointer (&quoted);
+  g_task_set_task_data (task, op, (GDestroyNotify) move_op_free);
+  move_next (task);
 }
 
 gboolean
@@ -1219,14 +1276,16 @@ hir_imap_client_idle_done (HirImapClient *self)
   if (command == NULL || command->kind != COMMAND_IDLE || self->closed)
     return;
 
-  /* Leaving the send queue lets commands queued behind IDLE go after DONE. */
-  g_queue_pop_head (&self->sending);
+  /* DONE answers the server's "+ idling" (RFC 2177): before it, some servers would take
+   * DONE for a command. It goes out when the continuation comes. */
   if (!command->idling)
     {
-      /* The server has not said "+ idling" yet: DONE now would come too early for some
-       * servers, but RFC 2177 allows it right after the command. */
-      g_debug ("IMAP %s: DONE before the continuation", self->host);
+      command->done_requested = TRUE;
+      return;
     }
+
+  /* Leaving the send queue lets commands queued behind IDLE go after DONE. */
+  g_queue_pop_head (&self->sending);
   g_debug ("IMAP %s > DONE", self->host);
   if (self->writing)
     self->done_pending = TRUE;

@@ -63,6 +63,11 @@ gboolean        hir_imap_client_is_connected        (HirImapClient        *self)
 void            hir_imap_client_close               (HirImapClient        *self);
 gboolean        hir_imap_client_has_capability      (HirImapClient        *self,
                                                      const char           *capability);
+/* Capabilities to act as if the server did not have (upper case, e.g. "QRESYNC",
+ * "AUTH=PLAIN"): for a server known to advertise a broken extension, and for tests of
+ * the paths older servers take. Set before connecting. */
+void            hir_imap_client_set_ignored_capabilities (HirImapClient      *self,
+                                                     const char * const   *capabilities);
 /* QRESYNC was enabled (RFC 7162): SELECT … (QRESYNC …) and VANISHED are available. */
 gboolean        hir_imap_client_get_qresync         (HirImapClient        *self);
 guint           hir_imap_client_get_commands_sent   (HirImapClient        *self);

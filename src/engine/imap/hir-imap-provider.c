@@ -63,6 +63,8 @@ struct _HirImapProvider
   guint backoff;
   gboolean idling;
 
+  GStrv ignored_capabilities;
+
   guint fetch_commands;
   guint messages_fetched;
   guint selects;
@@ -82,6 +84,7 @@ enum {
   PROP_FETCH_COMMANDS,
   PROP_MESSAGES_FETCHED,
   PROP_SELECTS,
+  PROP_IGNORED_CAPABILITIES,
   N_PROPS,
 
   PROP_ACCOUNT = N_PROPS,
@@ -122,6 +125,7 @@ hir_imap_provider_finalize (GObject *object)
   g_clear_object (&self->account);
   g_clear_object (&self->store);
   g_clear_pointer (&self->sync_waiters, g_ptr_array_unref);
+  g_strfreev (self->ignored_capabilities);
   if (self->password != NULL)
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
@@ -163,6 +167,9 @@ hir_imap_provider_get_property (GObject    *object,
     case PROP_SELECTS:
       g_value_set_uint (value, self->selects);
       break;
+    case PROP_IGNORED_CAPABILITIES:
+      g_value_set_boxed (value, self->ignored_capabilities);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -198,6 +205,12 @@ hir_imap_provider_set_property (GObject      *object,
           g_object_notify_by_pspec (object, pspec);
         }
       break;
+    case PROP_IGNORED_CAPABILITIES:
+      /* Takes effect for the connections made from now on. */
+      g_strfreev (self->ignored_capabilities);
+      self->ignored_capabilities = g_value_dup_boxed (value);
+      g_object_notify_by_pspec (object, pspec);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -228,6 +241,9 @@ hir_imap_provider_class_init (HirImapProviderClass *klass)
   properties[PROP_MESSAGES_FETCHED] =
     g_param_spec_uint ("messages-fetched", NULL, NULL, 0, G_MAXUINT, 0,
                        (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  properties[PROP_IGNORED_CAPABILITIES] =
+    g_param_spec_boxed ("ignored-capabilities", NULL, NULL, G_TYPE_STRV,
+                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
   properties[PROP_SELECTS] =
     g_param_spec_uint ("selects", NULL, NULL, 0, G_MAXUINT, 0,
                        (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -323,6 +339,7 @@ new_client (HirImapProvider  *self,
 {
   const char *host = hir_account_get_imap_host (self->account);
   const char *username = hir_account_get_username (self->account);
+  HirImapClient *client;
 
   if (host == NULL || *host == '\0')
     {
@@ -332,10 +349,13 @@ new_client (HirImapProvider  *self,
     }
   if (username == NULL || *username == '\0')
     username = hir_account_get_address (self->account);
-  return hir_imap_client_new (host, hir_account_get_imap_port (self->account),
-                              hir_account_get_imap_security (self->account), username,
-                              self->password,
-                              hir_account_get_trusted_certificate (self->account));
+  client = hir_imap_client_new (host, hir_account_get_imap_port (self->account),
+                                hir_account_get_imap_security (self->account), username,
+                                self->password,
+                                hir_account_get_trusted_certificate (self->account));
+  hir_imap_client_set_ignored_capabilities (client,
+                                            (const char * const *) self->ignored_capabilities);
+  return client;
 }
 
 static void

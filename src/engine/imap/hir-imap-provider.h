@@ -29,7 +29,9 @@ G_DECLARE_FINAL_TYPE (HirImapProvider, hir_imap_provider, HIR, IMAP_PROVIDER, GO
  *   watch-mode        string read-only: "none", "connecting", "idle", "poll"
  *   fetch-commands    uint  read-only: UID FETCH commands that downloaded headers
  *   messages-fetched  uint  read-only: message summaries downloaded by sync
- *   selects           uint  read-only: SELECT commands sent by sync */
+ *   selects           uint  read-only: SELECT commands sent by sync
+ *   ignored-capabilities strv capabilities to act as if the server lacked (tests, broken
+ *                          servers); see hir_imap_client_set_ignored_capabilities() */
 HirImapProvider *hir_imap_provider_new                (HirAccount      *account,
                                                        HirStore        *store,
                                                        const char      *password);
