@@ -1265,6 +1265,24 @@ test_set_flags (void)
   listing = mailctl (mb, "list", "INBOX", NULL);
   g_assert_null (strstr (listing, "\\Seen"));
   g_assert_nonnull (strstr (listing, "\\Flagged"));
+
+  /* Gone on the server before we heard of it: refused, and the store is put back. */
+  {
+    g_autofree char *out = mailctl (mb, "expunge", "INBOX", uid, NULL);
+    HirMessage *stale = g_ptr_array_index (inbox, 0);
+    g_autoptr(GPtrArray) again = NULL;
+
+    g_clear_object (&result);
+    hir_engine_set_flags_async (mb->engine, stale, HIR_MESSAGE_FLAG_SEEN, NULL,
+                                hir_test_async_cb, &result);
+    g_assert_false (hir_engine_set_flags_finish (mb->engine, hir_test_async_wait (&result),
+                                                 &error));
+    g_assert_error (error, HIR_ERROR, HIR_ERROR_NOT_FOUND);
+    g_assert_cmpint (hir_message_get_flags (stale), ==, HIR_MESSAGE_FLAG_FLAGGED);
+    again = load_messages (mb, HIR_FOLDER_ROLE_INBOX);
+    g_assert_cmpint (hir_message_get_flags (g_ptr_array_index (again, 0)), ==,
+                     HIR_MESSAGE_FLAG_FLAGGED);
+  }
 }
 
 /* /engine/jmap/auth-failed */
