@@ -388,12 +388,16 @@ test_first_sync (void)
   /* The thread rule: the first id of References. */
   g_assert_cmpstr (hir_message_get_thread_id (message), ==, "root-1@example.test");
   g_assert_cmpint (hir_message_get_date (message), ==, 1793611800);
+  /* Cyrus lists PREVIEW but answers NIL without its preview settings: the preview comes
+   * from the first bytes of the text part instead. */
+  g_assert_cmpstr (hir_message_get_preview (message), ==, "Bonjour, voilà le texte.");
   g_assert_cmpint (hir_message_get_flags (message), ==, HIR_MESSAGE_FLAG_SEEN);
   g_assert_false (hir_message_get_has_attachment (message));
   g_assert_cmpuint (hir_message_get_size (message), >, 300);
 
   message = find_message (inbox, "Grüße aus Köln");
   g_assert_nonnull (message);
+  g_assert_cmpstr (hir_message_get_preview (message), ==, "Grüße!");
   g_assert_cmpstr (hir_message_get_from_name (message), ==, "Jürgen");
   g_assert_true (hir_message_get_has_attachment (message));
   {
@@ -445,6 +449,10 @@ test_first_sync (void)
             if (!g_strv_contains (cp1252_subjects, subject) &&
                 !g_strv_contains (jp_subjects, subject))
               continue;
+            /* The preview came from the first kilobyte of the same part. */
+            g_assert_true (g_utf8_validate (hir_message_get_preview (m), -1, NULL));
+            g_assert_cmpuint (strlen (hir_message_get_preview (m)), >, 20);
+            g_assert_null (strstr (hir_message_get_preview (m), "\xef\xbf\xbd"));
             body = fetch_body (mb, m);
             text = hir_message_body_get_text (body);
             g_assert_nonnull (text);

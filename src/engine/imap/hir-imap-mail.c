@@ -307,28 +307,42 @@ hir_imap_decode_text (const guint8 *data,
                       const char   *encoding,
                       const char   *charset)
 {
-  g_autoptr(GBytes) decoded = hir_imap_decode_bytes (data, len, encoding);
-  gsize n = 0;
-  const char *raw = g_bytes_get_data (decoded, &n);
-  char *utf8 = NULL;
+  GMimeContentEncoding enc = encoding ? g_mime_content_encoding_from_string (encoding)
+                                      : GMIME_CONTENT_ENCODING_DEFAULT;
+  GByteArray *array = g_byte_array_new ();
+  g_autoptr(GMimeStream) mem = g_mime_stream_mem_new_with_byte_array (array);
+  g_autoptr(GMimeStream) filtered = g_mime_stream_filter_new (mem);
+  gboolean convert = charset != NULL && g_ascii_strcasecmp (charset, "utf-8") != 0 &&
+                     g_ascii_strcasecmp (charset, "us-ascii") != 0;
+  char *utf8;
 
-  if (charset != NULL && g_ascii_strcasecmp (charset, "utf-8") != 0 &&
-      g_ascii_strcasecmp (charset, "us-ascii") != 0)
+  if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+      enc == GMIME_CONTENT_ENCODING_UUENCODE)
+    {
+      g_autoptr(GMimeFilter) basic = g_mime_filter_basic_new (enc, FALSE);
+
+      g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), basic);
+    }
+  if (convert)
     {
       /* GMime knows the aliases (latin1, x-sjis…) and the Windows code pages that iconv
-       * spells differently; ISO-2022-JP keeps its escape state across the whole text. */
-      const char *iconv_name = g_mime_charset_iconv_name (charset);
+       * spells differently; its filter keeps ISO-2022-JP's escape state across the text
+       * and holds back a character cut in two (a preview's first kilobyte). */
+      g_autoptr(GMimeFilter) conv = g_mime_filter_charset_new (charset, "UTF-8");
 
-      utf8 = g_convert_with_fallback (raw, n, "UTF-8", iconv_name, "\xef\xbf\xbd", NULL, NULL,
-                                      NULL);
-    }
-  if (utf8 == NULL)
-    {
-      if (g_utf8_validate (raw, n, NULL))
-        utf8 = g_strndup (raw, n);
+      if (conv != NULL)
+        g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), conv);
       else
-        utf8 = g_mime_utils_decode_8bit (NULL, raw, n);
+        convert = FALSE;
     }
+  g_mime_stream_write (filtered, (const char *) data, len);
+  g_mime_stream_flush (filtered);
+
+  if (!convert && !g_utf8_validate ((const char *) array->data, array->len, NULL))
+    /* Undeclared or unknown charset: GMime's guess from the user's locale, then Latin-1. */
+    utf8 = g_mime_utils_decode_8bit (NULL, (const char *) array->data, array->len);
+  else
+    utf8 = g_utf8_make_valid ((const char *) array->data, array->len);
 
   /* IMAP sends CRLF; the engine's text uses LF like JMAP's bodyValues. */
   {
@@ -340,6 +354,83 @@ hir_imap_decode_text (const guint8 *data,
     *w = '\0';
   }
   return utf8;
+}
+
+char *
+hir_imap_make_preview (const guint8 *data,
+                       gsize         len,
+                       const char   *encoding,
+                       const char   *charset,
+                       gboolean      html)
+{
+  g_autofree char *text = hir_imap_decode_text (data, len, encoding, charset);
+  g_autoptr(GString) out = g_string_new (NULL);
+  gboolean in_tag = FALSE;
+  gboolean space = TRUE;
+  guint chars = 0;
+  const char *p;
+
+  /* Plain words only: tags dropped (and what <style> and <script> hold), entities for
+   * spaces and the five XML ones, runs of white space as one. */
+  for (p = text; *p && chars < 200; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (html && c == '<')
+        {
+          if (g_ascii_strncasecmp (p, "<style", 6) == 0 || g_ascii_strncasecmp (p, "<script", 7) == 0)
+            {
+              const char *end = strstr (p, g_ascii_strncasecmp (p, "<style", 6) == 0 ? "</style" : "</script");
+
+              if (end == NULL)
+                break;
+              p = end;
+            }
+          in_tag = TRUE;
+          continue;
+        }
+      if (html && in_tag)
+        {
+          if (c == '>')
+            in_tag = FALSE;
+          continue;
+        }
+      if (html && c == '&')
+        {
+          static const struct { const char *name; const char *text; } entities[] = {
+            { "&nbsp;", " " }, { "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" },
+            { "&quot;", "\"" }, { "&#39;", "'" },
+          };
+          gboolean found = FALSE;
+
+          for (guint i = 0; i < G_N_ELEMENTS (entities); i++)
+            if (g_str_has_prefix (p, entities[i].name))
+              {
+                g_string_append (out, entities[i].text);
+                chars++;
+                p += strlen (entities[i].name) - 1;
+                space = entities[i].text[0] == ' ';
+                found = TRUE;
+                break;
+              }
+          if (found)
+            continue;
+        }
+      if (g_unichar_isspace (c))
+        {
+          if (!space)
+            {
+              g_string_append_c (out, ' ');
+              chars++;
+            }
+          space = TRUE;
+          continue;
+        }
+      g_string_append_unichar (out, c);
+      chars++;
+      space = FALSE;
+    }
+  return g_strstrip (g_string_free (g_steal_pointer (&out), FALSE));
 }
 
 HirMessageFlags

@@ -44,6 +44,13 @@ char            *hir_imap_decode_text         (const guint8       *data,
                                                gsize               len,
                                                const char         *encoding,
                                                const char         *charset);
+/* ~200 characters of plain text for the message list, from the first bytes of a text
+ * or HTML part (a cut multi-byte character at the end is dropped). */
+char            *hir_imap_make_preview        (const guint8       *data,
+                                               gsize               len,
+                                               const char         *encoding,
+                                               const char         *charset,
+                                               gboolean            html);
 GBytes          *hir_imap_decode_bytes        (const guint8       *data,
                                                gsize               len,
                                                const char         *encoding);

@@ -673,52 +673,62 @@ apply_chunk_cb (GObject      *object,
 }
 
 static void fetch_more (GTask *task);
+static int compare_uid_asc (gconstpointer a, gconstpointer b);
+static const HirImapValue *lookup_section (const HirImapValue *items, const char *section);
+
+/* Servers without PREVIEW (or whose PREVIEW is NIL, as Debian's Cyrus without its
+ * preview settings): the first bytes of the text part, fetched per group of messages that
+ * share the part's section, make the preview. */
+#define PREVIEW_BYTES 1024
+
+typedef struct
+{
+  HirMessage *message;   /* borrowed from the chunk */
+  char *encoding;
+  char *charset;
+  gboolean html;
+} PreviewTarget;
 
 static void
-fetch_chunk_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+preview_target_free (PreviewTarget *target)
 {
-  g_autoptr(GTask) task = user_data;
+  g_free (target->encoding);
+  g_free (target->charset);
+  g_free (target);
+}
+
+typedef struct
+{
+  GPtrArray *messages;        /* HirMessage */
+  GHashTable *targets;        /* "section\nuid" → PreviewTarget */
+  guint pending;
+} Chunk;
+
+static void
+chunk_free (Chunk *chunk)
+{
+  g_clear_pointer (&chunk->messages, g_ptr_array_unref);
+  g_clear_pointer (&chunk->targets, g_hash_table_unref);
+  g_free (chunk);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Chunk, chunk_free)
+
+/* Takes @chunk: the messages go to the store; the last chunk of the folder carries its new
+ * state. */
+static void
+chunk_ready (GTask *task,
+             Chunk *chunk)
+{
   HirImapProvider *self = g_task_get_source_object (task);
   SyncOp *op = g_task_get_task_data (task);
-  g_autoptr(HirImapReply) reply = NULL;
-  g_autoptr(HirStoreChanges) changes = NULL;
-  const char *folders[2] = { NULL, NULL };
-  GError *error = NULL;
-  guint n = 0;
+  g_autoptr(Chunk) owned = chunk;
+  g_autoptr(HirStoreChanges) changes = hir_store_changes_new (hir_account_get_id (self->account));
+  const char *folders[2] = { op->folder->name, NULL };
 
-  op->in_flight--;
-  reply = hir_imap_client_command_finish (HIR_IMAP_CLIENT (object), result, &error);
-  if (op->failed)
-    {
-      g_clear_error (&error);
-      return;
-    }
-  if (reply == NULL)
-    {
-      sync_fail (task, error);
-      return;
-    }
-
-  folders[0] = op->folder->name;
-  changes = hir_store_changes_new (hir_account_get_id (self->account));
-  for (guint i = 0; i < reply->untagged->len; i++)
-    {
-      const HirImapValue *items = fetch_items (g_ptr_array_index (reply->untagged, i));
-      g_autoptr(HirMessage) message = NULL;
-
-      if (items == NULL)
-        continue;
-      message = hir_imap_message_from_fetch (hir_account_get_id (self->account),
-                                             op->folder->name, (guint32) op->uidvalidity,
-                                             items);
-      if (message == NULL || hir_imap_value_lookup (items, "ENVELOPE") == NULL)
-        continue;
-      hir_store_changes_upsert_message (changes, message, folders);
-      n++;
-    }
-  add_counter (self, &self->messages_fetched, n, PROP_MESSAGES_FETCHED);
+  for (guint i = 0; i < chunk->messages->len; i++)
+    hir_store_changes_upsert_message (changes, g_ptr_array_index (chunk->messages, i), folders);
+  add_counter (self, &self->messages_fetched, chunk->messages->len, PROP_MESSAGES_FETCHED);
 
   if (op->fetch_pos >= op->to_fetch->len && op->in_flight == 0)
     {
@@ -733,6 +743,198 @@ fetch_chunk_cb (GObject      *object,
   hir_store_apply_async (self->store, changes, g_task_get_cancellable (task), apply_chunk_cb,
                          g_object_ref (task));
   fetch_more (task);
+}
+
+typedef struct
+{
+  GTask *task;
+  Chunk *chunk;
+  char *section;
+} PreviewFetch;
+
+static void
+preview_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  PreviewFetch *fetch = user_data;
+  g_autoptr(GTask) task = fetch->task;
+  g_autofree char *section = fetch->section;
+  Chunk *chunk = fetch->chunk;
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(HirImapReply) reply = NULL;
+  GError *error = NULL;
+
+  g_free (fetch);
+  op->in_flight--;
+  chunk->pending--;
+  reply = hir_imap_client_command_finish (HIR_IMAP_CLIENT (object), result, &error);
+  if (op->failed)
+    {
+      g_clear_error (&error);
+      if (chunk->pending == 0)
+        chunk_free (chunk);
+      return;
+    }
+  if (reply == NULL)
+    {
+      if (chunk->pending == 0)
+        chunk_free (chunk);
+      sync_fail (task, error);
+      return;
+    }
+
+  for (guint i = 0; i < reply->untagged->len; i++)
+    {
+      const HirImapValue *items = fetch_items (g_ptr_array_index (reply->untagged, i));
+      g_autofree char *key = NULL;
+      const HirImapValue *value;
+      PreviewTarget *target;
+      guint64 uid = 0;
+
+      if (items == NULL || !hir_imap_value_get_number (hir_imap_value_lookup (items, "UID"), &uid))
+        continue;
+      key = g_strdup_printf ("%s\n%" G_GUINT64_FORMAT, section, uid);
+      target = g_hash_table_lookup (chunk->targets, key);
+      value = lookup_section (items, section);
+      if (target != NULL && value != NULL && value->kind == HIR_IMAP_VALUE_STRING)
+        {
+          g_autofree char *preview = hir_imap_make_preview ((const guint8 *) value->data,
+                                                            value->len, target->encoding,
+                                                            target->charset, target->html);
+
+          hir_message_set_preview (target->message, preview);
+        }
+    }
+
+  if (chunk->pending == 0)
+    chunk_ready (task, chunk);
+}
+
+/* Asks for the first bytes of the text part of every message of @chunk without a preview;
+ * returns FALSE when none needs it. */
+static gboolean
+fetch_previews (GTask     *task,
+                Chunk     *chunk,
+                GPtrArray *structures)
+{
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(GHashTable) groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify) g_array_unref);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  for (guint i = 0; i < chunk->messages->len; i++)
+    {
+      HirMessage *message = g_ptr_array_index (chunk->messages, i);
+      const HirImapValue *structure = g_ptr_array_index (structures, i);
+      g_autoptr(GPtrArray) parts = NULL;
+      HirImapPart *text, *html, *part;
+      PreviewTarget *target;
+      GArray *uids;
+      guint32 uid = 0;
+
+      if ((hir_message_get_preview (message) != NULL && *hir_message_get_preview (message)) ||
+          structure == NULL ||
+          !hir_imap_parse_remote_id (hir_message_get_remote_id (message), NULL, NULL, &uid))
+        continue;
+      parts = hir_imap_parts_from_bodystructure (structure);
+      hir_imap_choose_parts (parts, &text, &html);
+      part = text != NULL ? text : html;
+      if (part == NULL)
+        continue;
+
+      target = g_new0 (PreviewTarget, 1);
+      target->message = message;
+      target->encoding = g_strdup (part->encoding);
+      target->charset = g_strdup (part->charset);
+      target->html = part == html;
+      g_hash_table_insert (chunk->targets, g_strdup_printf ("%s\n%u", part->section, uid),
+                           target);
+      uids = g_hash_table_lookup (groups, part->section);
+      if (uids == NULL)
+        {
+          uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+          g_hash_table_insert (groups, g_strdup (part->section), uids);
+        }
+      g_array_append_val (uids, uid);
+    }
+
+  if (g_hash_table_size (groups) == 0)
+    return FALSE;
+
+  g_hash_table_iter_init (&iter, groups);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      GArray *uids = value;
+      PreviewFetch *fetch = g_new0 (PreviewFetch, 1);
+      g_autofree char *set = NULL;
+      g_autofree char *command = NULL;
+
+      g_array_sort (uids, compare_uid_asc);
+      set = hir_imap_uid_set ((const guint32 *) uids->data, uids->len);
+      command = g_strdup_printf ("UID FETCH %s (UID BODY.PEEK[%s]<0.%u>)", set,
+                                 (const char *) key, PREVIEW_BYTES);
+      fetch->task = g_object_ref (task);
+      fetch->chunk = chunk;
+      fetch->section = g_strdup (key);
+      chunk->pending++;
+      op->in_flight++;
+      hir_imap_client_command_async (op->client, command, g_task_get_cancellable (task),
+                                     preview_cb, fetch);
+    }
+  return TRUE;
+}
+
+static void
+fetch_chunk_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  HirImapProvider *self = g_task_get_source_object (task);
+  SyncOp *op = g_task_get_task_data (task);
+  g_autoptr(HirImapReply) reply = NULL;
+  g_autoptr(GPtrArray) structures = g_ptr_array_new ();
+  Chunk *chunk;
+  GError *error = NULL;
+
+  op->in_flight--;
+  reply = hir_imap_client_command_finish (HIR_IMAP_CLIENT (object), result, &error);
+  if (op->failed)
+    {
+      g_clear_error (&error);
+      return;
+    }
+  if (reply == NULL)
+    {
+      sync_fail (task, error);
+      return;
+    }
+
+  chunk = g_new0 (Chunk, 1);
+  chunk->messages = g_ptr_array_new_with_free_func (g_object_unref);
+  chunk->targets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) preview_target_free);
+  for (guint i = 0; i < reply->untagged->len; i++)
+    {
+      const HirImapValue *items = fetch_items (g_ptr_array_index (reply->untagged, i));
+      HirMessage *message;
+
+      if (items == NULL || hir_imap_value_lookup (items, "ENVELOPE") == NULL)
+        continue;
+      message = hir_imap_message_from_fetch (hir_account_get_id (self->account),
+                                             op->folder->name, (guint32) op->uidvalidity,
+                                             items);
+      if (message == NULL)
+        continue;
+      g_ptr_array_add (chunk->messages, message);
+      /* Borrowed from the reply, which lives until fetch_previews() returns. */
+      g_ptr_array_add (structures, (gpointer) hir_imap_value_lookup (items, "BODYSTRUCTURE"));
+    }
+
+  if (!fetch_previews (task, chunk, structures))
+    chunk_ready (task, chunk);
 }
 
 static void
@@ -770,6 +972,16 @@ fetch_more (GTask *task)
 }
 
 static int
+compare_uid_asc (gconstpointer a,
+                 gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a;
+  guint32 y = *(const guint32 *) b;
+
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static int
 compare_uid_desc (gconstpointer a,
                   gconstpointer b)
 {
@@ -803,12 +1015,6 @@ fetch_new (GTask *task)
                            apply_chunk_cb, g_object_ref (task));
   fetch_more (task);
 }
-
-typedef struct
-{
-  SyncOp *op;
-  const char *account_id;
-} VanishedData;
 
 static void
 vanished_cb (guint32  uid,
