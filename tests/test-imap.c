@@ -1479,6 +1479,32 @@ test_fault (void)
   }
 }
 
+/* /engine/imap/cancel: a sync cancelled halfway stops with G_IO_ERROR_CANCELLED, leaves
+ * the account's status alone, and the next sync completes the folder exactly */
+
+static void
+test_cancel (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("imap-cancel");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  seed (mb, "2000", "1");
+  mailbox_use_provider (mb, NULL);
+  hir_account_set_status (mb->account, HIR_ACCOUNT_STATUS_ONLINE, NULL);
+  hir_provider_sync_async (HIR_PROVIDER (mb->provider), cancellable, hir_test_async_cb, &result);
+  g_assert_true (hir_test_wait_until (fetched_some, mb, 60000));
+  g_cancellable_cancel (cancellable);
+  hir_provider_sync_finish (HIR_PROVIDER (mb->provider), hir_test_async_wait (&result), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (hir_account_get_status (mb->account), ==, HIR_ACCOUNT_STATUS_ONLINE);
+  g_assert_false (hir_account_get_syncing (mb->account));
+
+  sync_now (mb);
+  assert_folder_matches (mb, "INBOX");
+}
+
 /* /engine/imap/engine: the engine with an IMAP account: add (one sync), bodies and flags
  * through the engine, and a delivery reaching the store by IDLE alone, no manual sync */
 
@@ -1611,6 +1637,7 @@ main (int   argc,
   g_test_add_func ("/engine/imap/append-move", test_append_move);
   g_test_add_func ("/engine/imap/old-server", test_old_server);
   g_test_add_func ("/engine/imap/fault", test_fault);
+  g_test_add_func ("/engine/imap/cancel", test_cancel);
   g_test_add_func ("/engine/imap/engine", test_engine);
 
   return g_test_run ();
