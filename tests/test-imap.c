@@ -1278,7 +1278,8 @@ test_append_move (void)
   g_autofree char *eml = simple_message ("Appended draft", "d");
   g_autoptr(GString) crlf = g_string_new (NULL);
   g_autoptr(GBytes) bytes = NULL;
-  guint32 uid;
+  g_autofree char *remote_id = NULL;
+  g_autofree char *second = NULL;
 
   for (const char *p = eml; *p; p++)
     {
@@ -1292,14 +1293,29 @@ test_append_move (void)
   sync_now (mb);
   hir_imap_provider_append_async (mb->provider, "Drafts", "\\Draft \\Seen", bytes, NULL,
                                   hir_test_async_cb, &result);
-  uid = hir_imap_provider_append_finish (mb->provider, hir_test_async_wait (&result), &error);
+  remote_id = hir_imap_provider_append_finish (mb->provider, hir_test_async_wait (&result),
+                                               &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (uid, >, 0);
+  g_assert_nonnull (remote_id);
+  g_assert_true (g_str_has_prefix (remote_id, "Drafts\n"));
   g_clear_object (&result);
+
+  /* A draft saved again: the new copy in, the previous one out. */
+  hir_imap_provider_append_async (mb->provider, "Drafts", "\\Draft \\Seen", bytes, NULL,
+                                  hir_test_async_cb, &result);
+  second = hir_imap_provider_append_finish (mb->provider, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  hir_imap_provider_delete_async (mb->provider, remote_id, NULL, hir_test_async_cb, &result);
+  hir_imap_provider_delete_finish (mb->provider, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpuint (server_count (mb, "Drafts"), ==, 1);
 
   sync_now (mb);
   drafts = load_messages (mb, "Drafts");
   g_assert_cmpuint (drafts->len, ==, 1);
+  g_assert_cmpstr (hir_message_get_remote_id (g_ptr_array_index (drafts, 0)), ==, second);
   g_assert_cmpint (hir_message_get_flags (g_ptr_array_index (drafts, 0)), ==,
                    HIR_MESSAGE_FLAG_DRAFT | HIR_MESSAGE_FLAG_SEEN);
 
@@ -1405,7 +1421,7 @@ test_old_server (void)
   g_free (eml);
   hir_imap_provider_append_async (mb->provider, "Drafts", "\\Draft", bytes, NULL,
                                   hir_test_async_cb, &result);
-  hir_imap_provider_append_finish (mb->provider, hir_test_async_wait (&result), &error);
+  g_free (hir_imap_provider_append_finish (mb->provider, hir_test_async_wait (&result), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
   sync_now (mb);

@@ -995,6 +995,7 @@ append_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autoptr(HirImapReply) reply = NULL;
   HirImapValue *code;
+  guint64 uidvalidity = 0;
   guint64 uid = 0;
 
   reply = g_task_propagate_pointer (G_TASK (result), &error);
@@ -1006,7 +1007,11 @@ append_cb (GObject      *object,
   /* [APPENDUID uidvalidity uid] (RFC 4315) */
   code = reply->tagged->code;
   if (code != NULL && hir_imap_value_is_atom (hir_imap_value_get_item (code, 0), "APPENDUID"))
-    hir_imap_value_get_number (hir_imap_value_get_item (code, 2), &uid);
+    {
+      hir_imap_value_get_number (hir_imap_value_get_item (code, 1), &uidvalidity);
+      hir_imap_value_get_number (hir_imap_value_get_item (code, 2), &uid);
+    }
+  g_task_set_task_data (task, GSIZE_TO_POINTER ((gsize) uidvalidity), NULL);
   g_task_return_int (task, (gssize) uid);
 }
 
@@ -1075,10 +1080,13 @@ hir_imap_client_append_async (HirImapClient       *self,
 guint32
 hir_imap_client_append_finish (HirImapClient  *self,
                                GAsyncResult   *result,
+                               guint32        *uidvalidity,
                                GError        **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), 0);
 
+  if (uidvalidity != NULL)
+    *uidvalidity = (guint32) GPOINTER_TO_SIZE (g_task_get_task_data (G_TASK (result)));
   return (guint32) g_task_propagate_int (G_TASK (result), error);
 }
 

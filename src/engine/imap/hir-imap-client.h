@@ -103,7 +103,8 @@ HirImapReply   *hir_imap_client_select_finish       (HirImapClient        *self,
                                                      GError              **error);
 
 /* APPEND @message (RFC 5322 bytes, CRLF line ends) to @mailbox with @flags ("\\Seen" or
- * NULL). Returns the new UID when the server has UIDPLUS, else 0. */
+ * NULL). Returns the new UID (and the mailbox's UIDVALIDITY) when the server has UIDPLUS,
+ * else 0. */
 void            hir_imap_client_append_async        (HirImapClient        *self,
                                                      const char           *mailbox,
                                                      const char           *flags,
@@ -113,6 +114,7 @@ void            hir_imap_client_append_async        (HirImapClient        *self,
                                                      gpointer              user_data);
 guint32         hir_imap_client_append_finish       (HirImapClient        *self,
                                                      GAsyncResult         *result,
+                                                     guint32              *uidvalidity,
                                                      GError              **error);
 
 /* Moves the messages @uid_set of the selected mailbox to @destination: UID MOVE, else

@@ -2396,14 +2396,18 @@ append_cb (GObject      *object,
            gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  const char *mailbox = g_object_get_data (G_OBJECT (task), "hir-mailbox");
   GError *error = NULL;
+  guint32 uidvalidity = 0;
   guint32 uid;
 
-  uid = hir_imap_client_append_finish (HIR_IMAP_CLIENT (object), result, &error);
+  uid = hir_imap_client_append_finish (HIR_IMAP_CLIENT (object), result, &uidvalidity, &error);
   if (error != NULL)
     g_task_return_error (task, error);
+  else if (uid == 0 || uidvalidity == 0)
+    g_task_return_pointer (task, NULL, NULL);
   else
-    g_task_return_int (task, uid);
+    g_task_return_pointer (task, hir_imap_remote_id (mailbox, uidvalidity, uid), g_free);
 }
 
 static void
@@ -2443,14 +2447,103 @@ hir_imap_provider_append_async (HirImapProvider     *self,
   ops_run (self, task, NULL, 0, append_ready);
 }
 
-guint32
+char *
 hir_imap_provider_append_finish (HirImapProvider  *self,
                                  GAsyncResult     *result,
                                  GError          **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), 0);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
-  return (guint32) g_task_propagate_int (G_TASK (result), error);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Delete */
+
+static void
+delete_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(HirImapReply) reply = NULL;
+  GError *error = NULL;
+
+  reply = hir_imap_client_command_finish (HIR_IMAP_CLIENT (object), result, &error);
+  if (g_task_had_error (task))
+    {
+      g_clear_error (&error);
+      return;
+    }
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* STORE then EXPUNGE: the second answer completes the task. */
+  if (g_object_get_data (G_OBJECT (task), "hir-stored") != NULL)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_object_set_data (G_OBJECT (task), "hir-stored", GUINT_TO_POINTER (TRUE));
+}
+
+static void
+delete_ready (GTask         *task,
+              HirImapClient *client)
+{
+  guint32 uid = GPOINTER_TO_UINT (g_task_get_task_data (task));
+  g_autofree char *store = g_strdup_printf ("UID STORE %u +FLAGS.SILENT (\\Deleted)", uid);
+  g_autofree char *expunge = NULL;
+
+  if (!hir_imap_client_has_capability (client, "UIDPLUS"))
+    {
+      /* A plain EXPUNGE would also remove what the user marked deleted elsewhere. */
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_SERVER,
+                               "The server cannot remove one message alone (no UIDPLUS)");
+      g_object_unref (task);
+      return;
+    }
+  expunge = g_strdup_printf ("UID EXPUNGE %u", uid);
+  /* Pipelined: the server runs them in order. */
+  hir_imap_client_command_async (client, store, g_task_get_cancellable (task), delete_cb,
+                                 g_object_ref (task));
+  hir_imap_client_command_async (client, expunge, g_task_get_cancellable (task), delete_cb,
+                                 task);
+}
+
+void
+hir_imap_provider_delete_async (HirImapProvider     *self,
+                                const char          *remote_id,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autofree char *mailbox = NULL;
+  guint32 uidvalidity = 0, uid = 0;
+  GTask *task;
+
+  g_return_if_fail (HIR_IS_IMAP_PROVIDER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_imap_provider_delete_async);
+  if (!hir_imap_parse_remote_id (remote_id, &mailbox, &uidvalidity, &uid))
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
+                               "“%s” is not an IMAP message", remote_id ? remote_id : "");
+      g_object_unref (task);
+      return;
+    }
+  g_task_set_task_data (task, GUINT_TO_POINTER (uid), NULL);
+  ops_run (self, task, mailbox, uidvalidity, delete_ready);
+}
+
+gboolean
+hir_imap_provider_delete_finish (HirImapProvider  *self,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void

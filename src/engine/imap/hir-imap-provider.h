@@ -47,7 +47,19 @@ void             hir_imap_provider_append_async       (HirImapProvider *self,
                                                        GCancellable    *cancellable,
                                                        GAsyncReadyCallback callback,
                                                        gpointer         user_data);
-guint32          hir_imap_provider_append_finish      (HirImapProvider *self,
+/* The remote id ("mailbox\nuidvalidity\nuid") of the new copy, or NULL without an error
+ * when the server does not say (no UIDPLUS). */
+char            *hir_imap_provider_append_finish      (HirImapProvider *self,
+                                                       GAsyncResult    *result,
+                                                       GError         **error);
+/* Removes one message from the server for good (\Deleted + UID EXPUNGE of that UID
+ * only): a draft's previous copy. HIR_ERROR_SERVER without UIDPLUS. */
+void             hir_imap_provider_delete_async       (HirImapProvider *self,
+                                                       const char      *remote_id,
+                                                       GCancellable    *cancellable,
+                                                       GAsyncReadyCallback callback,
+                                                       gpointer         user_data);
+gboolean         hir_imap_provider_delete_finish      (HirImapProvider *self,
                                                        GAsyncResult    *result,
                                                        GError         **error);
 void             hir_imap_provider_move_async         (HirImapProvider *self,
