@@ -200,6 +200,8 @@ test_starttls (void)
   send_bytes (transport, eml, strlen (eml), alice->address, rcpts, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (hir_smtp_transport_get_messages_sent (transport), ==, 1);
+  g_assert_true (hir_smtp_transport_get_8bitmime (transport));
+  g_assert_cmpuint (hir_smtp_transport_get_size_limit (transport), ==, 52428800);
 
   found = wait_for_delivery (bob, subject);
   g_assert_nonnull (strstr (found, "\r\n.\r\n..two dots\r\n.leading\r\nvoilà\r\n"));

@@ -27,6 +27,10 @@ struct _HirSmtpTransport
   char *password;
   char *trusted_certificate;
   guint messages_sent;
+
+  /* What the last EHLO said, for the outbox to build the next message right. */
+  gboolean eight_bit_mime;
+  guint64 size_limit;
 };
 
 G_DEFINE_FINAL_TYPE (HirSmtpTransport, hir_smtp_transport, G_TYPE_OBJECT)
@@ -143,6 +147,22 @@ hir_smtp_transport_set_password (HirSmtpTransport *self,
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
   self->password = g_strdup (password);
+}
+
+gboolean
+hir_smtp_transport_get_8bitmime (HirSmtpTransport *self)
+{
+  g_return_val_if_fail (HIR_IS_SMTP_TRANSPORT (self), FALSE);
+
+  return self->eight_bit_mime;
+}
+
+guint64
+hir_smtp_transport_get_size_limit (HirSmtpTransport *self)
+{
+  g_return_val_if_fail (HIR_IS_SMTP_TRANSPORT (self), 0);
+
+  return self->size_limit;
 }
 
 guint
@@ -549,9 +569,12 @@ has_extension (SendOp     *op,
 }
 
 static void
-parse_ehlo (SendOp *op,
-            Reply  *reply)
+parse_ehlo (HirSmtpTransport *self,
+            SendOp           *op,
+            Reply            *reply)
 {
+  const char *size;
+
   g_auto(GStrv) lines = g_strsplit (reply->text, "\n", -1);
 
   g_clear_pointer (&op->extensions, g_hash_table_unref);
@@ -566,6 +589,9 @@ parse_ehlo (SendOp *op,
       g_hash_table_replace (op->extensions, g_ascii_strup (keyword, -1),
                             g_strdup (space ? space + 1 : ""));
     }
+  self->eight_bit_mime = g_hash_table_contains (op->extensions, "8BITMIME");
+  size = g_hash_table_lookup (op->extensions, "SIZE");
+  self->size_limit = size != NULL ? g_ascii_strtoull (size, NULL, 10) : 0;
 }
 
 static void
@@ -592,7 +618,7 @@ step_done (GTask *task)
           send_fail (task, reply_error (self, "EHLO", reply));
           return;
         }
-      parse_ehlo (op, reply);
+      parse_ehlo (self, op, reply);
       op->stage = (self->security == HIR_SECURITY_STARTTLS && !op->tls_done) ? STAGE_STARTTLS
                                                                                : STAGE_AUTH;
       break;

@@ -41,6 +41,11 @@ HirSmtpTransport *hir_smtp_transport_new_for_account  (HirAccount          *acco
 void              hir_smtp_transport_set_password     (HirSmtpTransport    *self,
                                                        const char          *password);
 guint             hir_smtp_transport_get_messages_sent (HirSmtpTransport   *self);
+/* What the server said in its last EHLO (FALSE / 0 before the first send): whether to
+ * build the next message with 8-bit parts (hir_outgoing_build_mime), and its SIZE limit
+ * (0: none given). */
+gboolean          hir_smtp_transport_get_8bitmime     (HirSmtpTransport    *self);
+guint64           hir_smtp_transport_get_size_limit   (HirSmtpTransport    *self);
 
 /* Sends @message (RFC 5322, any line ends) from @from to @recipients (NULL-terminated
  * addresses). The bytes go out as they are: a Bcc header, if any, is the caller's to
