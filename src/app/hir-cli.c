@@ -66,14 +66,34 @@ exit_status_for (const GError *error)
   return EXIT_OTHER;
 }
 
+/* Prints "hirondelle: MESSAGE" on stderr. */
+static void complain (const char *format,
+                      ...) G_GNUC_PRINTF (1, 2);
+
+static void
+complain (const char *format,
+          ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  /* Translators: how the command line starts its complaints; %s is the message. */
+  g_printerr (_("hirondelle: %s\n"), message);
+}
+
 static int
 fail (const char   *what,
       const GError *error)
 {
-  g_printerr ("hirondelle: %s: %s\n", what, error->message);
+  /* Translators: the first %s says what failed ("cannot add ADDRESS"), the second
+   * why (an error message). */
+  complain (_("%s: %s"), what, error->message);
   if (g_error_matches (error, HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED))
-    g_printerr ("hirondelle: if you know this is your server's certificate, add the account "
-                "again with --trust-certificate or --trust-this-certificate\n");
+    complain (_("if you know this is your server's certificate, add the account again "
+                "with --trust-certificate or --trust-this-certificate"));
   return exit_status_for (error);
 }
 
@@ -84,7 +104,10 @@ usage (GOptionContext *context,
   g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
 
   if (message != NULL)
-    g_printerr ("hirondelle: %s\n\n", message);
+    {
+      complain ("%s", message);
+      g_printerr ("\n");
+    }
   g_printerr ("%s", help);
   return EXIT_USAGE;
 }
@@ -114,7 +137,7 @@ open_engine (int *status)
 
   if (!hir_engine_open_sync (engine, NULL, &error))
     {
-      *status = fail ("cannot open the mail store", error);
+      *status = fail (_("cannot open the mail store"), error);
       return NULL;
     }
   return g_steal_pointer (&engine);
@@ -133,7 +156,8 @@ read_password (GError **error)
     {
       struct termios quiet;
 
-      g_printerr ("Password: ");
+      /* Translators: the prompt before reading a password on the terminal. */
+      g_printerr ("%s", _("Password: "));
       tcgetattr (STDIN_FILENO, &saved);
       quiet = saved;
       quiet.c_lflag &= ~ECHO;
@@ -153,10 +177,28 @@ read_password (GError **error)
     g_string_truncate (line, line->len - 1);
   if (line->len == 0)
     {
-      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "No password on standard input");
+      g_set_error_literal (error, HIR_ERROR, HIR_ERROR_CONFIG, _("No password on standard input"));
       return NULL;
     }
   return g_string_free (g_steal_pointer (&line), FALSE);
+}
+
+/* Scripts and the tests read "N messages" even for one message: English keeps that form,
+ * other languages get their plural forms. @width pads the number, for columns. */
+static char *
+describe_messages (guint count,
+                   int   width)
+{
+  /* Translators: a number of messages in a folder or an account; %*u is the number
+   * (padded to line up in a column). English deliberately says "1 messages". */
+  return g_strdup_printf (ngettext ("%*u messages", "%*u messages", count), width, count);
+}
+
+static char *
+describe_unread (guint count)
+{
+  /* Translators: how many of the messages are unread. */
+  return g_strdup_printf (ngettext ("%u unread", "%u unread", count), count);
 }
 
 static void
@@ -176,8 +218,9 @@ count_folders (HirEngine  *engine,
                                            &error);
   if (folders == NULL)
     {
-      g_printerr ("hirondelle: cannot count the folders of %s: %s\n",
-                  hir_account_get_id (account), error->message);
+      /* Translators: the first %s is an account, the second an error message. */
+      complain (_("cannot count the folders of %s: %s"), hir_account_get_id (account),
+                error->message);
       return;
     }
 
@@ -188,11 +231,26 @@ count_folders (HirEngine  *engine,
       total += hir_folder_get_total_count (folder);
       unread += hir_folder_get_unread_count (folder);
       if (per_folder)
-        g_print ("  %-20s %6u messages, %u unread\n", hir_folder_get_name (folder),
-                 hir_folder_get_total_count (folder), hir_folder_get_unread_count (folder));
+        {
+          g_autofree char *messages = describe_messages (hir_folder_get_total_count (folder), 6);
+          g_autofree char *unread_text = describe_unread (hir_folder_get_unread_count (folder));
+
+          g_print ("  %-20s %s, %s\n", hir_folder_get_name (folder), messages, unread_text);
+        }
     }
-  g_print ("%s: %u folders, %u messages, %u unread\n", hir_account_get_id (account),
-           folders->len, total, unread);
+
+  {
+    g_autofree char *folders_text = NULL;
+    g_autofree char *messages = describe_messages (total, 0);
+    g_autofree char *unread_text = describe_unread (unread);
+
+    folders_text = g_strdup_printf (ngettext ("%u folder", "%u folders", folders->len),
+                                    folders->len);
+    /* Translators: an account's summary after a sync: "ACCOUNT: 3 folders, 12 messages,
+     * 2 unread"; the last three %s are "%u folders", "%u messages" and "%u unread". */
+    g_print (_("%s: %s, %s, %s\n"), hir_account_get_id (account), folders_text, messages,
+             unread_text);
+  }
 }
 
 /* account add */
@@ -221,8 +279,8 @@ trust_this_certificate (HirAccount *account)
     {
       if (hir_account_get_imap_security (account) == HIR_SECURITY_NONE)
         {
-          g_printerr ("hirondelle: --trust-this-certificate needs a TLS connection "
-                      "(--imap-security tls or starttls)\n");
+          complain (_("--trust-this-certificate needs a TLS connection "
+                      "(--imap-security tls or starttls)"));
           return EXIT_USAGE;
         }
       host = g_strdup (hir_account_get_imap_host (account));
@@ -232,18 +290,21 @@ trust_this_certificate (HirAccount *account)
       fingerprint = hir_imap_fetch_certificate_finish (wait_for (&result), &errors, &error);
     }
   if (fingerprint == NULL)
-    return fail ("cannot fetch the server's certificate", error);
+    return fail (_("cannot fetch the server's certificate"), error);
 
   if (errors == 0)
     {
-      g_print ("The certificate of %s is trusted by this system; nothing to pin.\n", host);
+      /* Translators: %s is a server's host name. */
+      g_print (_("The certificate of %s is trusted by this system; nothing to pin.\n"), host);
       return EXIT_OK;
     }
 
   reasons = hir_jmap_describe_certificate_errors (errors);
   /* Said plainly, because from now on this exact certificate is accepted for the
    * account whatever else is wrong with it. */
-  g_print ("Trusting the certificate that %s presented (%s):\n  %s\n", host, reasons,
+  /* Translators: the first %s is a host name, the second why the certificate is not
+   * trusted by the system (e.g. "self-signed"), the third its fingerprint. */
+  g_print (_("Trusting the certificate that %s presented (%s):\n  %s\n"), host, reasons,
            fingerprint);
   hir_account_set_trusted_certificate (account, fingerprint);
   return EXIT_OK;
@@ -319,27 +380,32 @@ account_add (int    argc,
   gboolean password_stdin = FALSE;
   gboolean trust_this = FALSE;
   const GOptionEntry entries[] = {
-    { "jmap", 0, 0, G_OPTION_ARG_STRING, &jmap_url, "JMAP server or session URL", "URL" },
-    { "imap", 0, 0, G_OPTION_ARG_STRING, &imap, "IMAP server", "HOST[:PORT]" },
+    /* Translators: the words in capitals (URL, HOST, PORT, MODE…) name the values that
+     * follow an option in "hirondelle account add --help"; translate them, but not the
+     * option names (--jmap), nor tls, starttls and none, which are typed as they are. */
+    { "jmap", 0, 0, G_OPTION_ARG_STRING, &jmap_url, N_("JMAP server or session URL"), N_("URL") },
+    { "imap", 0, 0, G_OPTION_ARG_STRING, &imap, N_("IMAP server"), N_("HOST[:PORT]") },
     { "imap-security", 0, 0, G_OPTION_ARG_STRING, &imap_security,
-      "tls (default, port 993), starttls (port 143) or none", "MODE" },
-    { "smtp", 0, 0, G_OPTION_ARG_STRING, &smtp, "SMTP submission server", "HOST[:PORT]" },
+      N_("tls (default, port 993), starttls (port 143) or none"), N_("MODE") },
+    { "smtp", 0, 0, G_OPTION_ARG_STRING, &smtp, N_("SMTP submission server"), N_("HOST[:PORT]") },
     { "smtp-security", 0, 0, G_OPTION_ARG_STRING, &smtp_security,
-      "tls (default, port 465), starttls (port 587) or none", "MODE" },
-    { "address", 0, 0, G_OPTION_ARG_STRING, &address, "E-mail address", "ADDRESS" },
-    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Your name, as shown in From", "NAME" },
-    { "username", 0, 0, G_OPTION_ARG_STRING, &username, "Login, if not the address", "USER" },
+      N_("tls (default, port 465), starttls (port 587) or none"), N_("MODE") },
+    { "address", 0, 0, G_OPTION_ARG_STRING, &address, N_("E-mail address"), N_("ADDRESS") },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, N_("Your name, as shown in From"), N_("NAME") },
+    { "username", 0, 0, G_OPTION_ARG_STRING, &username, N_("Login, if not the address"),
+      N_("USER") },
     { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &password_stdin,
-      "Read the password from standard input (stored in the keyring)", NULL },
+      N_("Read the password from standard input (stored in the keyring)"), NULL },
     { "password-command", 0, 0, G_OPTION_ARG_STRING, &password_command,
-      "Shell command that prints the password (nothing stored)", "CMD" },
+      N_("Shell command that prints the password (nothing stored)"), N_("CMD") },
     { "trust-certificate", 0, 0, G_OPTION_ARG_STRING, &trust_certificate,
-      "Accept the server certificate with this fingerprint", "sha256:HEX" },
+      N_("Accept the server certificate with this fingerprint"), N_("sha256:HEX") },
     { "trust-this-certificate", 0, 0, G_OPTION_ARG_NONE, &trust_this,
-      "Accept the certificate the server presents now (prints it)", NULL },
+      N_("Accept the certificate the server presents now (prints it)"), NULL },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("— add a mail account");
+  /* Translators: follows "hirondelle account add [OPTION…]" in the --help output. */
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("— add a mail account"));
   g_autoptr(GError) error = NULL;
   g_autoptr(HirEngine) engine = NULL;
   g_autoptr(HirAccount) account = NULL;
@@ -347,28 +413,31 @@ account_add (int    argc,
   g_autofree char *password = NULL;
   int status = EXIT_OK;
 
-  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_help_enabled (context, TRUE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage (context, error->message);
   if (argc > 1)
-    return usage (context, "unexpected arguments");
+    return usage (context, _("unexpected arguments"));
   if ((jmap_url == NULL) == (imap == NULL) || address == NULL)
-    return usage (context, "--address and one of --jmap and --imap are required");
+    return usage (context, _("--address and one of --jmap and --imap are required"));
   if (!parse_security (imap_security, &imap_mode) || !parse_security (smtp_security, &smtp_mode))
-    return usage (context, "security is tls, starttls or none");
+    /* Translators: tls, starttls and none are typed as they are: do not translate them. */
+    return usage (context, _("security is tls, starttls or none"));
   imap_port = imap_mode == HIR_SECURITY_TLS ? 993 : 143;
   smtp_port = smtp_mode == HIR_SECURITY_TLS ? 465 : 587;
   if (imap != NULL && !parse_host_port (imap, &imap_host, &imap_port))
-    return usage (context, "--imap takes HOST or HOST:PORT");
+    return usage (context, _("--imap takes HOST or HOST:PORT"));
   if (smtp != NULL && !parse_host_port (smtp, &smtp_host, &smtp_port))
-    return usage (context, "--smtp takes HOST or HOST:PORT");
+    return usage (context, _("--smtp takes HOST or HOST:PORT"));
   if (password_stdin == (password_command != NULL))
-    return usage (context, "give exactly one of --password-stdin and --password-command");
+    return usage (context, _("give exactly one of --password-stdin and --password-command"));
   if (trust_certificate != NULL && trust_this)
-    return usage (context, "give at most one of --trust-certificate and --trust-this-certificate");
+    return usage (context,
+                  _("give at most one of --trust-certificate and --trust-this-certificate"));
   if (trust_certificate != NULL && !g_str_has_prefix (trust_certificate, "sha256:"))
-    return usage (context, "--trust-certificate takes sha256:HEX");
+    return usage (context, _("--trust-certificate takes sha256:HEX"));
 
   account = hir_account_new (imap != NULL ? HIR_ACCOUNT_KIND_IMAP : HIR_ACCOUNT_KIND_JMAP, address);
   hir_account_set_id (account, address);
@@ -396,7 +465,7 @@ account_add (int    argc,
     hir_account_set_trusted_certificate (account, trust_certificate);
 
   if (password_stdin && (password = read_password (&error)) == NULL)
-    return fail ("cannot read the password", error);
+    return fail (_("cannot read the password"), error);
 
   if (trust_this && (status = trust_this_certificate (account)) != EXIT_OK)
     return status;
@@ -406,21 +475,24 @@ account_add (int    argc,
     return status;
   if (hir_engine_find_account (engine, address) != NULL)
     {
-      g_printerr ("hirondelle: the account %s already exists\n", address);
+      complain (_("the account %s already exists"), address);
       return EXIT_USAGE;
     }
 
-  g_printerr ("Signing in to %s and fetching the folders…\n",
+  /* Translators: %s is a server's URL or host name. */
+  g_printerr (_("Signing in to %s and fetching the folders…\n"),
               jmap_url != NULL ? jmap_url : imap_host);
   hir_engine_add_account_async (engine, account, password, NULL, store_result_cb, &result);
   if (!hir_engine_add_account_finish (engine, wait_for (&result), &error))
     {
-      g_autofree char *what = g_strdup_printf ("cannot add %s", address);
+      /* Translators: %s is an e-mail address. */
+      g_autofree char *what = g_strdup_printf (_("cannot add %s"), address);
 
       return fail (what, error);
     }
 
-  g_print ("Added %s.\n", hir_account_get_id (account));
+  /* Translators: %s is the new account (its e-mail address). */
+  g_print (_("Added %s.\n"), hir_account_get_id (account));
   count_folders (engine, account, FALSE);
   return EXIT_OK;
 }
@@ -437,7 +509,7 @@ account_list (int    argc,
 
   if (argc > 1)
     {
-      g_printerr ("hirondelle: account list takes no arguments\n");
+      complain (_("account list takes no arguments"));
       return EXIT_USAGE;
     }
   engine = open_engine (&status);
@@ -471,7 +543,8 @@ account_remove (int    argc,
 
   if (argc != 2)
     {
-      g_printerr ("Usage: hirondelle account remove ID\n");
+      /* Translators: keep "hirondelle account remove" as it is; ID is the account. */
+      g_printerr (_("Usage: hirondelle account remove ID\n"));
       return EXIT_USAGE;
     }
   engine = open_engine (&status);
@@ -481,7 +554,7 @@ account_remove (int    argc,
   account = hir_engine_find_account (engine, argv[1]);
   if (account == NULL)
     {
-      g_printerr ("hirondelle: there is no account %s\n", argv[1]);
+      complain (_("there is no account %s"), argv[1]);
       return EXIT_USAGE;
     }
 
@@ -490,9 +563,9 @@ account_remove (int    argc,
   if (!hir_engine_remove_account_finish (engine, wait_for (&result), &error))
     {
       g_object_unref (account);
-      return fail ("cannot remove the account", error);
+      return fail (_("cannot remove the account"), error);
     }
-  g_print ("Removed %s and its cached mail.\n", hir_account_get_id (account));
+  g_print (_("Removed %s and its cached mail.\n"), hir_account_get_id (account));
   g_object_unref (account);
   return EXIT_OK;
 }
@@ -510,7 +583,8 @@ sync_accounts (int    argc,
 
   if (argc > 2)
     {
-      g_printerr ("Usage: hirondelle sync [ACCOUNT]\n");
+      /* Translators: keep "hirondelle sync" as it is. */
+      g_printerr (_("Usage: hirondelle sync [ACCOUNT]\n"));
       return EXIT_USAGE;
     }
   engine = open_engine (&status);
@@ -524,7 +598,7 @@ sync_accounts (int    argc,
 
       if (account == NULL)
         {
-          g_printerr ("hirondelle: there is no account %s\n", argv[1]);
+          complain (_("there is no account %s"), argv[1]);
           return EXIT_USAGE;
         }
       g_ptr_array_add (targets, g_object_ref (account));
@@ -535,7 +609,7 @@ sync_accounts (int    argc,
 
   if (targets->len == 0)
     {
-      g_printerr ("hirondelle: no accounts; add one with “hirondelle account add”\n");
+      complain (_("no accounts; add one with “hirondelle account add”"));
       return EXIT_USAGE;
     }
 
@@ -550,7 +624,8 @@ sync_accounts (int    argc,
       hir_engine_sync_account_async (engine, account, NULL, store_result_cb, &result);
       if (!hir_engine_sync_account_finish (engine, wait_for (&result), &error))
         {
-          g_autofree char *what = g_strdup_printf ("cannot sync %s", hir_account_get_id (account));
+          g_autofree char *what = g_strdup_printf (_("cannot sync %s"),
+                                                   hir_account_get_id (account));
           int failed = fail (what, error);
 
           if (status == EXIT_OK)
@@ -574,7 +649,8 @@ hir_cli_run (int    argc,
 
   if (argc < 3)
     {
-      g_printerr ("Usage: hirondelle account add|list|remove …\n");
+      /* Translators: keep "hirondelle account add|list|remove" as it is. */
+      g_printerr (_("Usage: hirondelle account add|list|remove …\n"));
       return EXIT_USAGE;
     }
   if (g_str_equal (argv[2], "add"))
@@ -584,6 +660,7 @@ hir_cli_run (int    argc,
   if (g_str_equal (argv[2], "remove"))
     return account_remove (argc - 2, argv + 2);
 
-  g_printerr ("hirondelle: unknown command “account %s”; use add, list or remove\n", argv[2]);
+  /* Translators: add, list and remove are typed as they are: do not translate them. */
+  complain (_("unknown command “account %s”; use add, list or remove"), argv[2]);
   return EXIT_USAGE;
 }
