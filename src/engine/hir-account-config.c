@@ -3,9 +3,12 @@
  * Copyright 2026 Hirondelle developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "config.h"
+
 #include "hir-account-config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
 #include "hir-error.h"
@@ -37,8 +40,10 @@ read_enum (GKeyFile    *keyfile,
 
       for (guint i = 0; i < klass->n_values; i++)
         g_string_append_printf (allowed, "%s%s", i > 0 ? ", " : "", klass->values[i].value_nick);
+      /* Translators: a mistake in the accounts file: "PATH: [Account a@b.c] kind=pop
+       * is not one of jmap, imap"; keep the brackets and the = sign. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
-                   "%s: [%s] %s=%s is not one of %s", path, group, key, nick, allowed->str);
+                   _("%s: [%s] %s=%s is not one of %s"), path, group, key, nick, allowed->str);
       return FALSE;
     }
   *value = enum_value->value;
@@ -60,8 +65,10 @@ read_port (GKeyFile    *keyfile,
     return TRUE;
   if (!g_ascii_string_to_unsigned (g_strstrip (text), 10, 1, G_MAXUINT16, &value, NULL))
     {
+      /* Translators: a mistake in the accounts file: "PATH: [Account a@b.c] imap-port=x
+       * is not a port number"; keep the brackets and the = sign. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
-                   "%s: [%s] %s=%s is not a port number", path, group, key, text);
+                   _("%s: [%s] %s=%s is not a port number"), path, group, key, text);
       return FALSE;
     }
   *port = value;
@@ -87,14 +94,18 @@ read_account (GKeyFile    *keyfile,
 
   if (*id == '\0')
     {
+      /* Translators: a mistake in the accounts file; the first %s is its path, the second
+       * a group name in brackets. “Account” is typed as it is: do not translate it. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
-                   "%s: [%s] has no account id after “Account”", path, group);
+                   _("%s: [%s] has no account id after “Account”"), path, group);
       return NULL;
     }
   if (address == NULL || *g_strstrip (address) == '\0')
     {
+      /* Translators: a mistake in the accounts file; the first %s is its path, the second
+       * a group name in brackets. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
-                   "%s: [%s] has no address", path, group);
+                   _("%s: [%s] has no address"), path, group);
       return NULL;
     }
   if (!read_enum (keyfile, path, group, "kind", HIR_TYPE_ACCOUNT_KIND, &kind, error))
@@ -181,7 +192,9 @@ hir_account_config_load (const char  *path,
         g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "%s:%u: %s",
                      path, line, local_error->message);
       else
-        g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "%s: %s", path, local_error->message);
+        /* Translators: the accounts file's path, then why it cannot be read. */
+        g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, _("%s: %s"), path,
+                     local_error->message);
       return NULL;
     }
 
@@ -290,7 +303,8 @@ hir_account_config_save (const char  *path,
     {
       int saved_errno = errno;
 
-      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "Cannot create the folder %s: %s",
+      /* Translators: a folder on the disk (a directory); the second %s says why. */
+      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, _("Cannot create the folder %s: %s"),
                    dir, g_strerror (saved_errno));
       return FALSE;
     }
@@ -301,7 +315,8 @@ hir_account_config_save (const char  *path,
   if (!g_file_set_contents_full (path, data, length, G_FILE_SET_CONTENTS_CONSISTENT,
                                  0600, &local_error))
     {
-      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "Cannot save %s: %s",
+      /* Translators: the first %s is a file's path, the second says why. */
+      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, _("Cannot save %s: %s"),
                    path, local_error->message);
       return FALSE;
     }

@@ -3,7 +3,11 @@
  * Copyright 2026 Hirondelle developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "config.h"
+
 #include "hir-attachment.h"
+
+#include <glib/gi18n-lib.h>
 
 struct _HirAttachment
 {
@@ -304,10 +308,19 @@ hir_attachment_dup_display_name (HirAttachment *self)
   if (name != NULL)
     return name;
 
+  /* Translators: the file name of an attachment that came without one, shown in the
+   * message and proposed when saving it; ".pdf" or another extension may follow. It is
+   * a file name: no slash, and it must not start with a dot. */
+  name = g_strdup (_("attachment"));
   extension = guess_extension (self->content_type);
   if (extension != NULL)
-    return g_strconcat ("attachment.", extension, NULL);
-  return g_strdup ("attachment");
+    {
+      char *with_extension = g_strconcat (name, ".", extension, NULL);
+
+      g_free (name);
+      return with_extension;
+    }
+  return name;
 }
 
 const char *

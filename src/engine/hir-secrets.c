@@ -3,15 +3,20 @@
  * Copyright 2026 Hirondelle developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "config.h"
+
 #include "hir-secrets.h"
 
+#include <glib/gi18n-lib.h>
 #include <libsecret/secret.h>
 
 #include "hir-error.h"
 
+/* Translators: "password-command", "accounts.conf" and "--password-command" are typed
+ * as they are: do not translate them. */
 #define NO_SECRET_SERVICE_MESSAGE \
-  "No keyring (Secret Service) is available. Set a password command for this account " \
-  "(password-command in accounts.conf, or --password-command)"
+  _("No keyring (Secret Service) is available. Set a password command for this account " \
+    "(password-command in accounts.conf, or --password-command)")
 
 /* How long a password command's complaint may be in an error message. */
 #define MAX_STDERR_CHARS 400
@@ -113,10 +118,11 @@ check_session_bus (GCancellable  *cancellable,
   return TRUE;
 }
 
+/* @what is a translated sentence ("Could not read the password from the keyring"). */
 static void
 set_keyring_error (GError     **error,
                    GError      *keyring_error,
-                   const char  *doing)
+                   const char  *what)
 {
   if (g_error_matches (keyring_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_propagate_error (error, keyring_error);
@@ -129,8 +135,10 @@ set_keyring_error (GError     **error,
     }
   else
     {
-      g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, "Could not %s the keyring: %s",
-                   doing, keyring_error->message);
+      /* Translators: the first %s says what failed ("Could not read the password from
+       * the keyring"), the second is the keyring's own message. */
+      g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, _("%s: %s"),
+                   what, keyring_error->message);
       g_error_free (keyring_error);
     }
 }
@@ -156,9 +164,10 @@ run_password_command (SecretsRequest  *request,
         g_propagate_error (error, g_steal_pointer (&local_error));
       else
         /* The message may quote the output (invalid UTF-8): never pass it on. */
+        /* Translators: %s is the account's e-mail address. */
         g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
-                     "The password command of %s could not be run or printed something "
-                     "that is not text", request->address);
+                     _("The password command of %s could not be run or printed something "
+                       "that is not text"), request->address);
       if (out != NULL)
         memset (out, 0, strlen (out));
       return NULL;
@@ -175,13 +184,23 @@ run_password_command (SecretsRequest  *request,
         *g_utf8_offset_to_pointer (err, MAX_STDERR_CHARS) = '\0';
 
       if (g_subprocess_get_if_exited (process))
-        reason = g_strdup_printf ("exit status %d", g_subprocess_get_exit_status (process));
+        /* Translators: why a command failed: the number it exited with. */
+        reason = g_strdup_printf (_("exit status %d"), g_subprocess_get_exit_status (process));
       else
-        reason = g_strdup ("killed by a signal");
+        reason = g_strdup (_("killed by a signal"));
       /* Its stderr says why (a locked store, a missing entry); stdout may hold secrets. */
-      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
-                   "The password command of %s failed (%s)%s%s", request->address, reason,
-                   *err != '\0' ? ": " : "", err);
+      if (*err != '\0')
+        /* Translators: the first %s is the account's e-mail address, the second
+         * "exit status N" or "killed by a signal", the third what the command printed
+         * on its standard error. */
+        g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
+                     _("The password command of %s failed (%s): %s"), request->address,
+                     reason, err);
+      else
+        /* Translators: the first %s is the account's e-mail address, the second
+         * "exit status N" or "killed by a signal". */
+        g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
+                     _("The password command of %s failed (%s)"), request->address, reason);
       return NULL;
     }
 
@@ -192,7 +211,7 @@ run_password_command (SecretsRequest  *request,
     {
       g_free (password);
       g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
-                   "The password command of %s printed no password", request->address);
+                   _("The password command of %s printed no password"), request->address);
       return NULL;
     }
   return password;
@@ -218,14 +237,15 @@ lookup (SecretsRequest  *request,
                                         NULL);
   if (keyring_error != NULL)
     {
-      set_keyring_error (error, keyring_error, "read the password from");
+      set_keyring_error (error, keyring_error,
+                         _("Could not read the password from the keyring"));
       return NULL;
     }
   if (secret == NULL)
     {
       /* Reported as an authentication failure: the UI then asks for the password. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_AUTH_FAILED,
-                   "No password is stored for %s", request->address);
+                   _("No password is stored for %s"), request->address);
       return NULL;
     }
 
@@ -250,13 +270,15 @@ store (SecretsRequest  *request,
   if (!check_session_bus (cancellable, error))
     return FALSE;
 
-  label = g_strdup_printf ("Hirondelle: %s", request->address);
+  /* Translators: the name of the password in the keyring (Passwords and Keys shows it);
+   * %s is the account's e-mail address. */
+  label = g_strdup_printf (_("Hirondelle: %s"), request->address);
   if (!secret_password_store_sync (get_schema (), SECRET_COLLECTION_DEFAULT, label,
                                    request->password, cancellable, &keyring_error,
                                    "account", request->account_id,
                                    NULL))
     {
-      set_keyring_error (error, keyring_error, "save the password in");
+      set_keyring_error (error, keyring_error, _("Could not save the password in the keyring"));
       return FALSE;
     }
   return TRUE;
@@ -406,7 +428,8 @@ hir_secrets_clear_sync (HirAccount    *account,
           g_error_free (keyring_error);
           return TRUE;
         }
-      set_keyring_error (error, keyring_error, "remove the password from");
+      set_keyring_error (error, keyring_error,
+                         _("Could not remove the password from the keyring"));
       return FALSE;
     }
   return TRUE;

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "hir-error.h"
 #include "hir-jmap-mail.h"
 #include "hir-jmap-provider.h"
@@ -379,8 +381,9 @@ check_client (HirJmapProvider  *self,
 {
   if (self->client != NULL)
     return TRUE;
+  /* Translators: %s is the account (its e-mail address). */
   g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG,
-               "The account %s has no JMAP server address", hir_account_get_id (self->account));
+               _("The account %s has no JMAP server address"), hir_account_get_id (self->account));
   return FALSE;
 }
 
@@ -635,8 +638,11 @@ mailboxes_get_cb (GObject      *object,
   state = json_object_get_string_member_with_default (get, "state", NULL);
   if (list == NULL || state == NULL)
     {
-      sync_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
-                                    "The server's Mailbox/get answer has no list or state"));
+      /* Translators: Mailbox/get, list and state are JMAP protocol words: do not
+       * translate them. */
+      sync_fail (task, g_error_new_literal (HIR_ERROR, HIR_ERROR_PROTOCOL,
+                                            _("The server's Mailbox/get answer has no list "
+                                              "or state")));
       return;
     }
 
@@ -731,8 +737,11 @@ mailboxes_changes_cb (GObject      *object,
   new_state = json_object_get_string_member_with_default (delta, "newState", NULL);
   if (new_state == NULL)
     {
-      sync_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
-                                    "The server's Mailbox/changes answer has no newState"));
+      /* Translators: Mailbox/changes and newState are JMAP protocol words: do not
+       * translate them. */
+      sync_fail (task, g_error_new_literal (HIR_ERROR, HIR_ERROR_PROTOCOL,
+                                            _("The server's Mailbox/changes answer has no "
+                                              "newState")));
       return;
     }
   hir_store_changes_set_state (changes, STATE_MAILBOX, new_state);
@@ -913,8 +922,11 @@ apply_email_page (GTask *task,
       if (op->full_email_state == NULL)
         {
           page_free (page);
-          sync_fail (g_object_ref (task), g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
-                                                       "The server's Email/get answer has no state"));
+          /* Translators: Email/get and state are JMAP protocol words: do not translate
+           * them. */
+          sync_fail (g_object_ref (task),
+                     g_error_new_literal (HIR_ERROR, HIR_ERROR_PROTOCOL,
+                                          _("The server's Email/get answer has no state")));
           return;
         }
     }
@@ -1121,8 +1133,11 @@ email_changes_cb (GObject      *object,
   new_state = json_object_get_string_member_with_default (delta, "newState", NULL);
   if (new_state == NULL)
     {
-      sync_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
-                                    "The server's Email/changes answer has no newState"));
+      /* Translators: Email/changes and newState are JMAP protocol words: do not
+       * translate them. */
+      sync_fail (task, g_error_new_literal (HIR_ERROR, HIR_ERROR_PROTOCOL,
+                                            _("The server's Email/changes answer has no "
+                                              "newState")));
       return;
     }
   hir_store_changes_set_state (changes, STATE_EMAIL, new_state);
@@ -1370,8 +1385,8 @@ fetch_body_cb (GObject      *object,
   if (list == NULL || json_array_get_length (list) == 0 ||
       !JSON_NODE_HOLDS_OBJECT (json_array_get_element (list, 0)))
     {
-      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                               "The message is no longer on the server");
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND, "%s",
+                               _("The message is no longer on the server"));
       return;
     }
 
@@ -1529,12 +1544,19 @@ set_flags_cb (GObject      *object,
       const char *type = json_object_get_string_member_with_default (problem, "type", "error");
       const char *description = json_object_get_string_member_with_default (problem,
                                                                             "description", NULL);
+      HirErrorCode code = g_str_equal (type, "notFound") ? HIR_ERROR_NOT_FOUND
+                                                         : HIR_ERROR_SERVER;
 
-      g_task_return_new_error (task, HIR_ERROR,
-                               g_str_equal (type, "notFound") ? HIR_ERROR_NOT_FOUND
-                                                              : HIR_ERROR_SERVER,
-                               "The server did not change the message's flags: %s%s%s", type,
-                               description ? ": " : "", description ? description : "");
+      if (description != NULL)
+        /* Translators: the first %s is the server's error type (a JMAP word such as
+         * "notFound"), the second its description. */
+        g_task_return_new_error (task, HIR_ERROR, code,
+                                 _("The server did not change the message's flags: %s: %s"),
+                                 type, description);
+      else
+        /* Translators: %s is the server's error type (a JMAP word such as "notFound"). */
+        g_task_return_new_error (task, HIR_ERROR, code,
+                                 _("The server did not change the message's flags: %s"), type);
       return;
     }
 
