@@ -3,9 +3,12 @@
  * Copyright 2026 Hirondelle developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "config.h"
+
 #include "hir-store.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
@@ -115,6 +118,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CachedStmt, cached_stmt_release)
 /* Worker-side helpers                                                                  */
 
 static void
+set_not_open_error (StoreWorker  *w,
+                    GError      **error)
+{
+  /* Translators: %s is the mail cache's path (a database file). */
+  g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, _("Mail cache %s: not open"), w->path);
+}
+
+static void
 set_sqlite_error (StoreWorker  *w,
                   GError      **error)
 {
@@ -123,7 +134,7 @@ set_sqlite_error (StoreWorker  *w,
 
   if (w->db == NULL)
     {
-      g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, "Mail cache %s: not open", w->path);
+      set_not_open_error (w, error);
       return;
     }
 
@@ -133,10 +144,14 @@ set_sqlite_error (StoreWorker  *w,
   system_errno = sqlite3_system_errno (w->db);
   if ((code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN) &&
       system_errno != 0)
-    g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, "Mail cache %s: %s (%s)",
+    /* Translators: the first %s is the mail cache's path, the second SQLite's message
+     * (in English), the third the system's reason ("No space left on device"). */
+    g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, _("Mail cache %s: %s (%s)"),
                  w->path, sqlite3_errmsg (w->db), g_strerror (system_errno));
   else
-    g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, "Mail cache %s: %s",
+    /* Translators: the first %s is the mail cache's path, the second SQLite's message
+     * (in English). */
+    g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, _("Mail cache %s: %s"),
                  w->path, sqlite3_errmsg (w->db));
 }
 
@@ -240,8 +255,12 @@ store_worker_thread (gpointer data)
       if (g_cancellable_is_cancelled (g_task_get_cancellable (job->task)))
         g_task_return_error_if_cancelled (job->task);
       else if (w->db == NULL && job->func != job_open)
-        g_task_return_new_error (job->task, HIR_ERROR, HIR_ERROR_STORAGE,
-                                 "Mail cache %s: not open", w->path);
+        {
+          GError *error = NULL;
+
+          set_not_open_error (w, &error);
+          g_task_return_error (job->task, error);
+        }
       else
         job->func (w, job->task, g_task_get_task_data (job->task));
 
@@ -381,8 +400,10 @@ worker_migrate (StoreWorker  *w,
           !worker_exec (w, "COMMIT", &local_error))
         {
           worker_rollback (w);
+          /* Translators: the first %s is a schema file's name ("0002-outbox.sql"), the
+           * second says why. */
           g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE,
-                       "Could not upgrade the mail cache to schema %s: %s",
+                       _("Could not upgrade the mail cache to schema %s: %s"),
                        names[i], local_error->message);
           return FALSE;
         }
@@ -391,10 +412,11 @@ worker_migrate (StoreWorker  *w,
 
   if (version > latest)
     {
+      /* Translators: %s is the mail cache's path; the numbers are schema versions. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE,
-                   "The mail cache %s was written by a newer version of Hirondelle "
-                   "(schema %" G_GUINT64_FORMAT ", this one knows %" G_GUINT64_FORMAT ")",
-                   w->path, version, latest);
+                   _("The mail cache %s was written by a newer version of Hirondelle "
+                     "(schema %u, this one knows %u)"),
+                   w->path, (guint) version, (guint) latest);
       return FALSE;
     }
 
@@ -423,8 +445,9 @@ job_open (StoreWorker *w,
         {
           int saved_errno = errno;
 
+          /* Translators: a folder on the disk (a directory); the second %s says why. */
           g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_STORAGE,
-                                   "Cannot create the folder %s: %s", dir,
+                                   _("Cannot create the folder %s: %s"), dir,
                                    g_strerror (saved_errno));
           return;
         }
@@ -570,8 +593,9 @@ apply_resolve_folder (ApplyContext  *ctx,
   if (rc == SQLITE_DONE)
     {
       if (must_exist)
+        /* Translators: %s is the server's identifier for the folder. */
         g_set_error (error, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                     "The folder %s is not in the mail cache", remote_id);
+                     _("The folder %s is not in the mail cache"), remote_id);
       return 0;
     }
 
@@ -1257,8 +1281,8 @@ job_count_messages (StoreWorker *w,
   if (rc == 0)
     g_task_return_error (task, g_steal_pointer (&error));
   else if (rc == SQLITE_DONE)
-    g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                             "The folder is no longer in the mail cache");
+    g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND, "%s",
+                             _("The folder is no longer in the mail cache"));
   else
     g_task_return_int (task, MAX (0, sqlite3_column_int64 (stmt, 0)));
 }
@@ -1365,8 +1389,8 @@ job_get_message (StoreWorker *w,
   if (error != NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else if (message == NULL)
-    g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                             "The message is no longer in the mail cache");
+    g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND, "%s",
+                             _("The message is no longer in the mail cache"));
   else
     g_task_return_pointer (task, g_steal_pointer (&message), g_object_unref);
 }
@@ -1395,8 +1419,9 @@ job_find_message (StoreWorker *w,
   if (rc == 0)
     g_task_return_error (task, g_steal_pointer (&error));
   else if (rc == SQLITE_DONE)
+    /* Translators: %s is the server's identifier for the message. */
     g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                             "The message %s is not in the mail cache", data->key);
+                             _("The message %s is not in the mail cache"), data->key);
   else
     g_task_return_pointer (task, message_from_row (stmt), g_object_unref);
 }
@@ -1433,8 +1458,8 @@ job_set_flags (StoreWorker *w,
       }
     if (rc == SQLITE_DONE)
       {
-        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                                 "The message is no longer in the mail cache");
+        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND, "%s",
+                                 _("The message is no longer in the mail cache"));
         return;
       }
     notify = store_notify_new ((const char *) sqlite3_column_text (stmt, 0));
@@ -1641,8 +1666,8 @@ save_body_all (StoreWorker   *w,
       return FALSE;
     if (rc == SQLITE_DONE)
       {
-        g_set_error (error, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                     "The message is no longer in the mail cache");
+        g_set_error_literal (error, HIR_ERROR, HIR_ERROR_NOT_FOUND,
+                             _("The message is no longer in the mail cache"));
         return FALSE;
       }
   }
