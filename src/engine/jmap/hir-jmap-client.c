@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <libsoup/soup.h>
 
 #include "hir-error.h"
@@ -277,14 +278,16 @@ normalize_fingerprint (const char *fingerprint)
 char *
 hir_jmap_describe_certificate_errors (GTlsCertificateFlags errors)
 {
+  /* Translators: what is wrong with a server's certificate. They complete "The
+   * certificate of HOST is …" and are joined with commas when there are several. */
   static const struct { GTlsCertificateFlags flag; const char *text; } reasons[] = {
-    { G_TLS_CERTIFICATE_UNKNOWN_CA, "issued by an unknown authority" },
-    { G_TLS_CERTIFICATE_BAD_IDENTITY, "made out for another host name" },
-    { G_TLS_CERTIFICATE_NOT_ACTIVATED, "not valid yet" },
-    { G_TLS_CERTIFICATE_EXPIRED, "expired" },
-    { G_TLS_CERTIFICATE_REVOKED, "revoked" },
-    { G_TLS_CERTIFICATE_INSECURE, "using insecure cryptography" },
-    { G_TLS_CERTIFICATE_GENERIC_ERROR, "invalid" },
+    { G_TLS_CERTIFICATE_UNKNOWN_CA, N_("issued by an unknown authority") },
+    { G_TLS_CERTIFICATE_BAD_IDENTITY, N_("made out for another host name") },
+    { G_TLS_CERTIFICATE_NOT_ACTIVATED, N_("not valid yet") },
+    { G_TLS_CERTIFICATE_EXPIRED, N_("expired") },
+    { G_TLS_CERTIFICATE_REVOKED, N_("revoked") },
+    { G_TLS_CERTIFICATE_INSECURE, N_("using insecure cryptography") },
+    { G_TLS_CERTIFICATE_GENERIC_ERROR, N_("invalid") },
   };
   g_autoptr(GString) out = g_string_new (NULL);
 
@@ -293,10 +296,12 @@ hir_jmap_describe_certificate_errors (GTlsCertificateFlags errors)
       {
         if (out->len > 0)
           g_string_append (out, ", ");
-        g_string_append (out, reasons[i].text);
+        g_string_append (out, _(reasons[i].text));
       }
   if (out->len == 0)
-    g_string_append (out, "not trusted");
+    /* Translators: completes "The certificate of HOST is …" when no more precise
+     * reason is known. */
+    g_string_append (out, _("not trusted"));
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
@@ -344,7 +349,7 @@ new_message (HirJmapClient *self,
   msg = soup_message_new (method, url);
   if (msg == NULL)
     {
-      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "“%s” is not a valid URL", url);
+      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, _("“%s” is not a valid URL"), url);
       return NULL;
     }
 
@@ -368,7 +373,9 @@ message_host (SoupMessage *msg)
 {
   GUri *uri = soup_message_get_uri (msg);
 
-  return uri != NULL && g_uri_get_host (uri) != NULL ? g_uri_get_host (uri) : "the server";
+  /* Translators: stands for a server's host name when it is unknown, in messages such
+   * as "HOST refused the user name or password". */
+  return uri != NULL && g_uri_get_host (uri) != NULL ? g_uri_get_host (uri) : _("the server");
 }
 
 /* Turns what libsoup reports for a failed exchange into the engine's vocabulary. */
@@ -388,19 +395,25 @@ map_transport_error (SoupMessage  *msg,
       g_autofree char *reason = hir_jmap_describe_certificate_errors (errors);
 
       if (fingerprint != NULL)
+        /* Translators: the first %s is a host name, the second what is wrong with its
+         * certificate ("issued by an unknown authority, expired"), the third the
+         * certificate's fingerprint ("sha256:…"). */
         return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
-                            "The certificate of %s is %s (fingerprint %s)",
+                            _("The certificate of %s is %s (fingerprint %s)"),
                             message_host (msg), reason, fingerprint);
+      /* Translators: the first %s is a host name, the second the TLS library's reason. */
       return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
-                          "The secure connection to %s failed: %s",
+                          _("The secure connection to %s failed: %s"),
                           message_host (msg), error->message);
     }
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
-    return g_error_new (HIR_ERROR, HIR_ERROR_OFFLINE, "No network to reach %s: %s",
+    /* Translators: the first %s is a host name, the second the system's reason. */
+    return g_error_new (HIR_ERROR, HIR_ERROR_OFFLINE, _("No network to reach %s: %s"),
                         message_host (msg), error->message);
 
-  return g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE, "Cannot reach %s: %s",
+  /* Translators: the first %s is a host name, the second the system's reason. */
+  return g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE, _("Cannot reach %s: %s"),
                       message_host (msg), error->message);
 }
 
@@ -443,16 +456,26 @@ check_status (SoupMessage  *msg,
 
   if (status == SOUP_STATUS_UNAUTHORIZED)
     {
+      /* Translators: %s is a server's host name. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_AUTH_FAILED,
-                   "%s refused the user name or password", message_host (msg));
+                   _("%s refused the user name or password"), message_host (msg));
       return FALSE;
     }
 
   problem = describe_problem (body);
-  g_set_error (error, HIR_ERROR, HIR_ERROR_SERVER, "%s answered %u %s%s%s",
-               message_host (msg), status,
-               soup_message_get_reason_phrase (msg) ? soup_message_get_reason_phrase (msg) : "",
-               problem ? ": " : "", problem ? problem : "");
+  if (problem != NULL)
+    /* Translators: an HTTP error: "HOST answered 503 Service Unavailable: DETAIL"; the
+     * status line and the detail come from the server, untranslated. */
+    g_set_error (error, HIR_ERROR, HIR_ERROR_SERVER, _("%s answered %u %s: %s"),
+                 message_host (msg), status,
+                 soup_message_get_reason_phrase (msg) ? soup_message_get_reason_phrase (msg) : "",
+                 problem);
+  else
+    /* Translators: an HTTP error: "HOST answered 503 Service Unavailable"; the status
+     * line comes from the server, untranslated. */
+    g_set_error (error, HIR_ERROR, HIR_ERROR_SERVER, _("%s answered %u %s"),
+                 message_host (msg), status,
+                 soup_message_get_reason_phrase (msg) ? soup_message_get_reason_phrase (msg) : "");
   return FALSE;
 }
 
@@ -572,9 +595,11 @@ parse_session (HirJmapClient  *self,
   if (!json_parser_load_from_data (parser, data, len, &local_error) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
+      /* Translators: the first %s is a host name, the second why its answer is not
+       * a JMAP session (a JSON parser's message, or "not a JSON object"). */
       g_set_error (error, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                   "%s did not answer with a JMAP session: %s", message_host (msg),
-                   local_error ? local_error->message : "not a JSON object");
+                   _("%s did not answer with a JMAP session: %s"), message_host (msg),
+                   local_error ? local_error->message : _("not a JSON object"));
       return FALSE;
     }
   session = json_node_get_object (json_parser_get_root (parser));
@@ -585,15 +610,18 @@ parse_session (HirJmapClient  *self,
                        : NULL;
   if (account_id == NULL)
     {
+      /* Translators: %s is a server's host name. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                   "%s offers no JMAP mail account", message_host (msg));
+                   _("%s offers no JMAP mail account"), message_host (msg));
       return FALSE;
     }
   if (json_object_get_string_member_with_default (session, "apiUrl", NULL) == NULL ||
       json_object_get_string_member_with_default (session, "downloadUrl", NULL) == NULL)
     {
+      /* Translators: %s is a server's host name; apiUrl and downloadUrl are JMAP
+       * protocol words: do not translate them. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                   "The JMAP session of %s has no apiUrl or downloadUrl", message_host (msg));
+                   _("The JMAP session of %s has no apiUrl or downloadUrl"), message_host (msg));
       return FALSE;
     }
 
@@ -717,8 +745,10 @@ call_post_cb (GObject      *object,
   data = g_bytes_get_data (body, &len);
   if (!json_parser_load_from_data (parser, data, len, &error))
     {
+      /* Translators: the first %s is a server's host name, the second the JSON
+       * parser's message. */
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                               "%s sent an API response that is not JSON: %s",
+                               _("%s sent an API response that is not JSON: %s"),
                                message_host (msg), error->message);
       return;
     }
@@ -727,8 +757,10 @@ call_post_cb (GObject      *object,
   if (object_ == NULL || !json_object_has_member (object_, "methodResponses") ||
       !JSON_NODE_HOLDS_ARRAY (json_object_get_member (object_, "methodResponses")))
     {
+      /* Translators: %s is a server's host name; methodResponses is a JMAP protocol
+       * word: do not translate it. */
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                               "%s sent an API response without methodResponses",
+                               _("%s sent an API response without methodResponses"),
                                message_host (msg));
       return;
     }
@@ -894,17 +926,26 @@ hir_jmap_get_response (JsonArray   *responses,
               mismatch = TRUE;
         }
 
-      g_set_error (error, HIR_ERROR, mismatch ? HIR_ERROR_STATE_MISMATCH : HIR_ERROR_SERVER,
-                   "The server refused %s: %s%s%s", name, type,
-                   description ? ": " : "", description ? description : "");
+      if (description != NULL)
+        /* Translators: the first %s is a JMAP method ("Email/get"), the second the
+         * server's error type ("invalidArguments"), the third its description. */
+        g_set_error (error, HIR_ERROR, mismatch ? HIR_ERROR_STATE_MISMATCH : HIR_ERROR_SERVER,
+                     _("The server refused %s: %s: %s"), name, type, description);
+      else
+        /* Translators: the first %s is a JMAP method ("Email/get"), the second the
+         * server's error type ("invalidArguments"). */
+        g_set_error (error, HIR_ERROR, mismatch ? HIR_ERROR_STATE_MISMATCH : HIR_ERROR_SERVER,
+                     _("The server refused %s: %s"), name, type);
       return NULL;
     }
 
   if (g_strcmp0 (response_name, name) != 0)
     {
+      /* Translators: the first %s is the JMAP method asked for ("Email/get"), the
+       * second the one the server answered, or "(nothing)". */
       g_set_error (error, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                   "The server answered %s with %s", name,
-                   response_name ? response_name : "(nothing)");
+                   _("The server answered %s with %s"), name,
+                   response_name ? response_name : _("(nothing)"));
       return NULL;
     }
 
@@ -1075,14 +1116,15 @@ event_source_send_cb (GObject      *object,
   if (status == SOUP_STATUS_UNAUTHORIZED)
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_AUTH_FAILED,
-                               "%s refused the user name or password", message_host (msg));
+                               _("%s refused the user name or password"), message_host (msg));
       return;
     }
   if (status != SOUP_STATUS_OK || g_strcmp0 (type, "text/event-stream") != 0)
     {
       /* Debian's Cyrus answers 204 No Content: it has no push. */
+      /* Translators: %s is a server's host name, %u an HTTP status code. */
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_SERVER,
-                               "%s offers no change notifications (HTTP %u)",
+                               _("%s offers no change notifications (HTTP %u)"),
                                message_host (msg), status);
       return;
     }
@@ -1188,8 +1230,9 @@ fetch_certificate_cb (GObject      *object,
       if (error != NULL)
         g_task_return_error (task, map_transport_error (fetch->msg, error));
       else
+        /* Translators: %s is a server's host name. */
         g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
-                                 "%s presented no certificate", message_host (fetch->msg));
+                                 _("%s presented no certificate"), message_host (fetch->msg));
       return;
     }
 
@@ -1215,8 +1258,9 @@ hir_jmap_fetch_certificate_async (const char          *url,
   uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, NULL);
   if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "https") != 0)
     {
+      /* Translators: %s is a URL; "https:" is typed as it is. */
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
-                               "“%s” is not an https: URL, so it has no certificate", url);
+                               _("“%s” is not an https: URL, so it has no certificate"), url);
       return;
     }
 
