@@ -1615,6 +1615,34 @@ test_engine (void)
   hir_engine_stop (engine);
 }
 
+/* /engine/imap/timeout: a silent connection counts as dead after the I/O timeout */
+
+static gboolean
+client_closed (gpointer data)
+{
+  return !hir_imap_client_is_connected (data);
+}
+
+static void
+test_timeout (void)
+{
+  g_autoptr(Mailbox) mb = mailbox_new ("imap-timeout");
+  g_autofree char *pin = pinned_fingerprint ();
+  g_autoptr(HirImapClient) client =
+    hir_imap_client_new (hir_test_server_get ("HIR_TEST_HOST"),
+                         atoi (hir_test_server_get ("HIR_TEST_IMAP_PORT")),
+                         HIR_SECURITY_STARTTLS, mb->address, mb->password, pin);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  hir_imap_client_set_timeout (client, 2);
+  hir_imap_client_connect_async (client, NULL, hir_test_async_cb, &result);
+  hir_imap_client_connect_finish (client, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_assert_true (hir_imap_client_is_connected (client));
+  g_assert_true (hir_test_wait_until (client_closed, client, 15000));
+}
+
 /* /engine/imap/client: the connection on its own (capabilities, quoting, UID sets) */
 
 static void
@@ -1654,6 +1682,7 @@ main (int   argc,
   g_test_add_func ("/engine/imap/old-server", test_old_server);
   g_test_add_func ("/engine/imap/fault", test_fault);
   g_test_add_func ("/engine/imap/cancel", test_cancel);
+  g_test_add_func ("/engine/imap/timeout", test_timeout);
   g_test_add_func ("/engine/imap/engine", test_engine);
 
   return g_test_run ();

@@ -12,6 +12,9 @@
 #include "hir-jmap-client.h"
 
 #define CONNECT_TIMEOUT 30
+/* Silence after which a connection counts as dead. Logged-in connections always read, so
+ * an idle pooled one closes after this long, and the next use makes a new one. */
+#define DEFAULT_IO_TIMEOUT 300
 #define READ_SIZE (64 * 1024)
 
 typedef enum
@@ -71,6 +74,7 @@ struct _HirImapClient
   GStrv ignored_capabilities;
   gboolean qresync;
   gboolean allow_compression;
+  guint io_timeout;
   char *selected;
 
   /* What the TLS handshake saw, for the certificate error. */
@@ -203,6 +207,7 @@ hir_imap_client_init (HirImapClient *self)
   self->read_buffer = g_malloc (READ_SIZE);
   self->io_cancellable = g_cancellable_new ();
   self->allow_compression = TRUE;
+  self->io_timeout = DEFAULT_IO_TIMEOUT;
   g_queue_init (&self->sending);
   g_queue_init (&self->in_flight);
 }
@@ -278,6 +283,17 @@ hir_imap_client_set_ignored_capabilities (HirImapClient     *self,
   self->ignored_capabilities = g_new0 (char *, g_strv_length ((char **) capabilities) + 1);
   for (guint i = 0; capabilities[i] != NULL; i++)
     self->ignored_capabilities[i] = g_ascii_strup (capabilities[i], -1);
+}
+
+void
+hir_imap_client_set_timeout (HirImapClient *self,
+                             guint          seconds)
+{
+  g_return_if_fail (HIR_IS_IMAP_CLIENT (self));
+
+  self->io_timeout = seconds;
+  if (self->socket != NULL)
+    g_socket_set_timeout (g_socket_connection_get_socket (self->socket), seconds);
 }
 
 gboolean
@@ -1442,6 +1458,8 @@ tcp_cb (GObject      *object,
       connect_fail (task, error);
       return;
     }
+  /* GSocketClient's timeout was for connecting; from now on the I/O timeout holds. */
+  g_socket_set_timeout (g_socket_connection_get_socket (self->socket), self->io_timeout);
   use_stream (self, G_IO_STREAM (self->socket));
   op->stage = STAGE_GREETING;
   if (self->security == HIR_SECURITY_TLS)

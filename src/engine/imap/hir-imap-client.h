@@ -71,6 +71,11 @@ void            hir_imap_client_set_ignored_capabilities (HirImapClient      *se
 /* QRESYNC was enabled (RFC 7162): SELECT … (QRESYNC …) and VANISHED are available. */
 gboolean        hir_imap_client_get_qresync         (HirImapClient        *self);
 guint           hir_imap_client_get_commands_sent   (HirImapClient        *self);
+/* Seconds of silence from the server after which the connection is closed (default 300;
+ * an IDLE connection needs more than its renewal interval). Set it before connecting:
+ * a read already waiting keeps the timeout it started with. */
+void            hir_imap_client_set_timeout         (HirImapClient        *self,
+                                                     guint                 seconds);
 /* COMPRESS=DEFLATE (RFC 4978) is on. It is used whenever the server offers it, unless
  * turned off before connecting (on loopback it only costs CPU). */
 gboolean        hir_imap_client_get_compressed      (HirImapClient        *self);

@@ -2803,6 +2803,8 @@ watch_connect (HirImapProvider *self)
       set_watch_mode (self, "poll");
       return;
     }
+  /* IDLE is silent until something happens: only a silence past the renewal is dead. */
+  hir_imap_client_set_timeout (self->idle_client, self->idle_interval + 120);
   /* The client holds itself through its own callback. */
   hir_imap_client_connect_async (g_object_ref (self->idle_client), self->watch_cancellable,
                                  watch_connect_cb, g_object_ref (self));

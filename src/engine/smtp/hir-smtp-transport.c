@@ -13,6 +13,8 @@
 #include "hir-smtp-transport.h"
 
 #define CONNECT_TIMEOUT 30
+/* RFC 5321 §4.5.3.2 allows the server minutes per reply (10 after the final dot). */
+#define IO_TIMEOUT 600
 /* RFC 5321 §4.5.3.1.5: a reply line is at most 512 bytes; be generous with odd servers. */
 #define MAX_REPLY_LINES 1000
 
@@ -990,6 +992,8 @@ tcp_cb (GObject      *object,
       send_fail (task, error);
       return;
     }
+  /* GSocketClient's timeout was for connecting; replies get the longer one. */
+  g_socket_set_timeout (g_socket_connection_get_socket (op->socket), IO_TIMEOUT);
   op->stage = STAGE_GREETING;
   op->replies_wanted = 1;
   op->after_replies = step_done;
