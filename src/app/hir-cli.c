@@ -416,6 +416,8 @@ account_add (int    argc,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_help_enabled (context, TRUE);
+  /* --help's "Usage:" line names the program after argv[0], which is "add" here. */
+  argv[0] = (char *) "hirondelle account add";
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage (context, error->message);
   if (argc > 1)
