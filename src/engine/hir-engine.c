@@ -15,6 +15,7 @@
 #include "hir-error.h"
 #include "hir-imap-provider.h"
 #include "hir-jmap-provider.h"
+#include "hir-outbox-private.h"
 #include "hir-secrets.h"
 
 /* Retries after a network failure: 5 s, doubling, at most every 5 minutes. */
@@ -64,6 +65,7 @@ struct _HirEngine
   GListStore *accounts;
   GHashTable *slots;        /* account id → AccountSlot */
   gboolean started;
+  HirOutbox *outbox;        /* made by open */
 };
 
 G_DEFINE_FINAL_TYPE (HirEngine, hir_engine, G_TYPE_OBJECT)
@@ -370,6 +372,9 @@ sync_finished (AccountSlot  *slot,
       g_signal_emit (self, signals[SYNC_FINISHED], 0, slot->account);
       if (slot->dead)
         return;
+      /* The server answers: mail waiting to go need not wait out its backoff. */
+      if (self->outbox != NULL)
+        hir_outbox_account_online (self->outbox, slot->account);
 
       /* Watching starts after the first good sync, so push and polls only ever ask for
        * deltas. */
@@ -607,6 +612,9 @@ hir_engine_dispose (GObject *object)
           account_slot_kill (value);
         }
     }
+  if (self->outbox != NULL)
+    hir_outbox_shutdown (self->outbox);
+  g_clear_object (&self->outbox);
   if (self->store != NULL)
     g_signal_handlers_disconnect_by_data (self->store, self);
   g_clear_object (&self->store);
@@ -857,7 +865,11 @@ store_open_cb (GObject      *object,
       !load_accounts (self, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else
-    g_task_return_boolean (task, TRUE);
+    {
+      if (self->outbox == NULL)
+        self->outbox = hir_outbox_new (self, self->store);
+      g_task_return_boolean (task, TRUE);
+    }
 }
 
 void
@@ -899,9 +911,13 @@ hir_engine_open_sync (HirEngine     *self,
 {
   g_return_val_if_fail (HIR_IS_ENGINE (self), FALSE);
 
-  return make_directories (self, error) &&
-         hir_store_open_sync (self->store, cancellable, error) &&
-         load_accounts (self, error);
+  if (!make_directories (self, error) ||
+      !hir_store_open_sync (self->store, cancellable, error) ||
+      !load_accounts (self, error))
+    return FALSE;
+  if (self->outbox == NULL)
+    self->outbox = hir_outbox_new (self, self->store);
+  return TRUE;
 }
 
 HirStore *
@@ -910,6 +926,14 @@ hir_engine_get_store (HirEngine *self)
   g_return_val_if_fail (HIR_IS_ENGINE (self), NULL);
 
   return self->store;
+}
+
+HirOutbox *
+hir_engine_get_outbox (HirEngine *self)
+{
+  g_return_val_if_fail (HIR_IS_ENGINE (self), NULL);
+
+  return self->outbox;
 }
 
 GListModel *
@@ -978,6 +1002,8 @@ hir_engine_start (HirEngine *self)
   g_hash_table_iter_init (&iter, self->slots);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     request_sync (value, NULL);
+  if (self->outbox != NULL)
+    hir_outbox_start (self->outbox);
 }
 
 void
@@ -989,6 +1015,8 @@ hir_engine_stop (HirEngine *self)
   g_return_if_fail (HIR_IS_ENGINE (self));
 
   self->started = FALSE;
+  if (self->outbox != NULL)
+    hir_outbox_stop (self->outbox);
   g_hash_table_iter_init (&iter, self->slots);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     account_slot_halt (value);

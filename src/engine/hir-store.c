@@ -2448,3 +2448,58 @@ hir_store_clear_account_finish (HirStore      *self,
 {
   return store_finish_boolean (self, result, hir_store_clear_account_async, error);
 }
+
+/* ------------------------------------------------------------------------------------ */
+/* The generic hook                                                                     */
+
+static void
+job_run (StoreWorker *w,
+         GTask       *task,
+         gpointer     task_data)
+{
+  HirStoreRunFunc func = (HirStoreRunFunc) g_object_get_data (G_OBJECT (task), "hir-run-func");
+  g_autoptr(GError) error = NULL;
+
+  if (!worker_exec (w, "BEGIN IMMEDIATE", &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (!func (w->db, task_data, &error) || !worker_exec (w, "COMMIT", &error))
+    {
+      worker_rollback (w);
+      if (error == NULL)
+        g_set_error_literal (&error, HIR_ERROR, HIR_ERROR_STORAGE, "Mail cache: job failed");
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+hir_store_run_async (HirStore            *self,
+                     HirStoreRunFunc      func,
+                     gpointer             data,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (HIR_IS_STORE (self));
+  g_return_if_fail (func != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_store_run_async);
+  g_task_set_task_data (task, data, NULL);
+  g_object_set_data (G_OBJECT (task), "hir-run-func", (gpointer) func);
+  store_queue (self, task, job_run);
+}
+
+gboolean
+hir_store_run_finish (HirStore      *self,
+                      GAsyncResult  *result,
+                      GError       **error)
+{
+  return store_finish_boolean (self, result, hir_store_run_async, error);
+}

@@ -166,6 +166,26 @@ gboolean    hir_store_is_sender_trusted_finish  (HirStore          *self,
                                                  GAsyncResult      *result,
                                                  GError           **error);
 
+/* A generic hook for engine parts that own their own tables (the outbox): runs @func
+ * with the connection on the worker thread, inside one transaction (BEGIN IMMEDIATE …
+ * COMMIT; rolled back when @func fails), and completes on the caller's context. @func
+ * reads and writes @data, which the caller keeps alive until the callback. Rather than
+ * a method here for every query of every part, each part keeps its SQL beside its code;
+ * the store still owns the thread, the connection and the schema migrations. */
+struct sqlite3;
+typedef gboolean (*HirStoreRunFunc)          (struct sqlite3       *db,
+                                              gpointer              data,
+                                              GError              **error);
+void        hir_store_run_async              (HirStore             *self,
+                                              HirStoreRunFunc       func,
+                                              gpointer              data,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean    hir_store_run_finish             (HirStore             *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+
 /* Forgets everything of an account (removal, or a full resync after STATE_MISMATCH). */
 void        hir_store_clear_account_async    (HirStore             *self,
                                               const char           *account_id,

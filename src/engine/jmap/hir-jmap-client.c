@@ -12,6 +12,7 @@
 #include "hir-jmap-client.h"
 
 #define JMAP_CORE "urn:ietf:params:jmap:core"
+#define JMAP_SUBMISSION "urn:ietf:params:jmap:submission"
 #define JMAP_MAIL "urn:ietf:params:jmap:mail"
 
 /* How much of a request or response body the debug log shows. */
@@ -35,6 +36,8 @@ struct _HirJmapClient
   gboolean has_session;
   char *api_url;
   char *download_url;
+  char *upload_url;
+  JsonObject *capabilities;
   char *event_source_url;
   char *account_id;
   char *session_state;
@@ -69,6 +72,8 @@ hir_jmap_client_finalize (GObject *object)
   g_clear_pointer (&self->trusted_certificate, g_free);
   g_clear_pointer (&self->api_url, g_free);
   g_clear_pointer (&self->download_url, g_free);
+  g_clear_pointer (&self->upload_url, g_free);
+  g_clear_pointer (&self->capabilities, json_object_unref);
   g_clear_pointer (&self->event_source_url, g_free);
   g_clear_pointer (&self->account_id, g_free);
   g_clear_pointer (&self->session_state, g_free);
@@ -635,8 +640,15 @@ parse_session (HirJmapClient  *self,
   self->event_source_url =
     resolve_url (base, json_object_get_string_member_with_default (session, "eventSourceUrl", NULL));
 
+  g_free (self->upload_url);
+  self->upload_url =
+    resolve_url (base, json_object_get_string_member_with_default (session, "uploadUrl", NULL));
+
   capabilities = json_object_has_member (session, "capabilities")
     ? json_object_get_object_member (session, "capabilities") : NULL;
+  g_clear_pointer (&self->capabilities, json_object_unref);
+  if (capabilities != NULL)
+    self->capabilities = json_object_ref (capabilities);
   core = capabilities && json_object_has_member (capabilities, JMAP_CORE)
     ? json_object_get_object_member (capabilities, JMAP_CORE) : NULL;
   if (core != NULL)
@@ -781,6 +793,25 @@ call_post_cb (GObject      *object,
                          (GDestroyNotify) json_array_unref);
 }
 
+/* A request that sends mail or creates a message must never be repeated behind the
+ * caller's back (libsoup resends an idempotent request on a dropped keep-alive
+ * connection): the recipient would get it twice. */
+static gboolean
+calls_have_effects (JsonNode *method_calls)
+{
+  JsonArray *calls = json_node_get_array (method_calls);
+
+  for (guint i = 0; i < json_array_get_length (calls); i++)
+    {
+      JsonArray *call = json_array_get_array_element (calls, i);
+      const char *name = call != NULL ? json_array_get_string_element (call, 0) : NULL;
+
+      if (g_strcmp0 (name, "EmailSubmission/set") == 0 || g_strcmp0 (name, "Email/import") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 call_post (HirJmapClient *self,
            GTask         *task)
@@ -800,6 +831,10 @@ call_post (HirJmapClient *self,
   json_builder_begin_array (builder);
   json_builder_add_string_value (builder, JMAP_CORE);
   json_builder_add_string_value (builder, JMAP_MAIL);
+  /* Identity/get and EmailSubmission/set (the outbox) need it; asking for it costs
+   * nothing where the server offers it. */
+  if (hir_jmap_client_get_capability (self, JMAP_SUBMISSION) != NULL)
+    json_builder_add_string_value (builder, JMAP_SUBMISSION);
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "methodCalls");
   json_builder_add_value (builder, json_node_copy (method_calls));
@@ -819,7 +854,8 @@ call_post (HirJmapClient *self,
   /* libsoup opens a fresh connection for every POST unless told the request may be
    * repeated: our calls are reads and absolute keyword sets, so they may, and a full
    * sync of 50 pages no longer pays 50 connection setups. */
-  soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
+  if (!calls_have_effects (method_calls))
+    soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
   debug_request (msg, text);
   len = strlen (text);
   body = g_bytes_new_take (g_steal_pointer (&text), len);
@@ -1082,6 +1118,145 @@ hir_jmap_client_download_finish (HirJmapClient  *self,
                                  GError        **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Upload */
+
+JsonObject *
+hir_jmap_client_get_capability (HirJmapClient *self,
+                                const char    *uri)
+{
+  g_return_val_if_fail (HIR_IS_JMAP_CLIENT (self), NULL);
+
+  if (self->capabilities == NULL || !json_object_has_member (self->capabilities, uri))
+    return NULL;
+  return json_object_get_object_member (self->capabilities, uri);
+}
+
+static void
+upload_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = g_task_propagate_pointer (G_TASK (result), &error);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *answer;
+  const char *blob_id;
+  gsize len = 0;
+  const char *data;
+
+  if (body == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  data = g_bytes_get_data (body, &len);
+  if (!json_parser_load_from_data (parser, data, len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
+                               "The JMAP server answered an upload with something not JSON");
+      return;
+    }
+  answer = json_node_get_object (json_parser_get_root (parser));
+  blob_id = json_object_get_string_member_with_default (answer, "blobId", NULL);
+  if (blob_id == NULL)
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
+                               "The JMAP server answered an upload without a blobId");
+      return;
+    }
+  g_task_return_pointer (task, g_strdup (blob_id), g_free);
+}
+
+static void
+upload_start (HirJmapClient *self,
+              GTask         *task)
+{
+  GBytes *data = g_object_get_data (G_OBJECT (task), "hir-upload-data");
+  const char *type = g_object_get_data (G_OBJECT (task), "hir-upload-type");
+  g_autofree char *url = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GError) error = NULL;
+  GTask *inner;
+
+  if (self->upload_url == NULL)
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
+                               "The JMAP session has no uploadUrl");
+      g_object_unref (task);
+      return;
+    }
+  url = hir_jmap_expand_template (self->upload_url, "accountId", self->account_id, NULL);
+  msg = new_message (self, SOUP_METHOD_POST, url, &error);
+  if (msg == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  soup_message_set_request_body_from_bytes (msg, type, data);
+  debug_request (msg, NULL);
+  inner = g_task_new (self, g_task_get_cancellable (task), upload_cb, task);
+  g_task_set_source_tag (inner, upload_start);
+  send_and_read (self, msg, inner);
+}
+
+static void
+upload_connect_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  HirJmapClient *self = HIR_JMAP_CLIENT (object);
+  GTask *task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_jmap_client_connect_finish (self, result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  upload_start (self, task);
+}
+
+void
+hir_jmap_client_upload_async (HirJmapClient       *self,
+                              GBytes              *data,
+                              const char          *type,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (HIR_IS_JMAP_CLIENT (self));
+  g_return_if_fail (data != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_jmap_client_upload_async);
+  g_object_set_data_full (G_OBJECT (task), "hir-upload-data", g_bytes_ref (data),
+                          (GDestroyNotify) g_bytes_unref);
+  g_object_set_data_full (G_OBJECT (task), "hir-upload-type",
+                          g_strdup (type != NULL ? type : "application/octet-stream"), g_free);
+
+  if (!self->has_session)
+    hir_jmap_client_connect_async (self, cancellable, upload_connect_cb, task);
+  else
+    upload_start (self, task);
+}
+
+char *
+hir_jmap_client_upload_finish (HirJmapClient  *self,
+                               GAsyncResult   *result,
+                               GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hir_jmap_client_upload_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -71,6 +71,21 @@ GBytes        *hir_jmap_client_download_finish        (HirJmapClient        *sel
                                                        GAsyncResult         *result,
                                                        GError              **error);
 
+/* Uploads a blob through the session's uploadUrl; returns its blobId. */
+void           hir_jmap_client_upload_async           (HirJmapClient        *self,
+                                                       GBytes               *data,
+                                                       const char           *type,
+                                                       GCancellable         *cancellable,
+                                                       GAsyncReadyCallback   callback,
+                                                       gpointer              user_data);
+char          *hir_jmap_client_upload_finish          (HirJmapClient        *self,
+                                                       GAsyncResult         *result,
+                                                       GError              **error);
+/* The session's capability object for @uri ("urn:ietf:params:jmap:core"…), or NULL
+ * (before connecting, or not offered). Borrowed. */
+JsonObject    *hir_jmap_client_get_capability         (HirJmapClient        *self,
+                                                       const char           *uri);
+
 /* Opens an EventSource stream at @url (the session's, or a replacement). Anything but a
  * 200 text/event-stream answer (Cyrus answers 204) is HIR_ERROR_SERVER. */
 void           hir_jmap_client_open_event_source_async  (HirJmapClient      *self,

@@ -1,0 +1,616 @@
+/* test-outbox.c: drafts and sending, against the real Cyrus and Postfix
+ *
+ * Copyright 2026 Hirondelle developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Each test makes fresh users. The sender's engine sends; the recipient's engine syncs
+ * its INBOX and the test checks what arrived — once, byte for byte. Offline is a closed
+ * port in the sender's settings (the shared servers stay up for the tests running in
+ * parallel); a crash is the helper outbox-sender killed right after a step marker.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "hir-jmap-client.h"
+#include "hir-test-util.h"
+
+typedef struct
+{
+  char *address;
+  char *password;
+  char *dir;
+  HirEngine *engine;
+  HirAccount *account;
+} User;
+
+static void
+user_free (User *user)
+{
+  if (user->engine != NULL)
+    hir_engine_stop (user->engine);
+  g_clear_object (&user->engine);
+  g_clear_object (&user->account);
+  g_free (user->address);
+  g_free (user->password);
+  g_free (user->dir);
+  g_free (user);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (User, user_free)
+
+static char *
+pinned_fingerprint (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsCertificate) cert =
+    g_tls_certificate_new_from_file (hir_test_server_get ("HIR_TEST_CA_FILE"), &error);
+
+  g_assert_no_error (error);
+  return hir_jmap_certificate_fingerprint (cert);
+}
+
+static HirAccount *
+make_account (User           *user,
+              HirAccountKind  kind)
+{
+  g_autofree char *pw_path = g_build_filename (user->dir, "password", NULL);
+  g_autofree char *quoted = g_shell_quote (pw_path);
+  g_autofree char *command = g_strdup_printf ("cat %s", quoted);
+  g_autofree char *pin = pinned_fingerprint ();
+  g_autoptr(GError) error = NULL;
+  HirAccount *account = hir_account_new (kind, user->address);
+
+  /* A password command keeps the tests off the keyring. */
+  g_file_set_contents_full (pw_path, user->password, -1, G_FILE_SET_CONTENTS_NONE, 0600, &error);
+  g_assert_no_error (error);
+  hir_account_set_display_name (account, "Test Sender");
+  hir_account_set_password_command (account, command);
+  if (kind == HIR_ACCOUNT_KIND_JMAP)
+    hir_account_set_jmap_url (account, hir_test_server_get ("HIR_TEST_JMAP_URL"));
+  else
+    {
+      hir_account_set_imap_host (account, hir_test_server_get ("HIR_TEST_HOST"));
+      hir_account_set_imap_port (account, atoi (hir_test_server_get ("HIR_TEST_IMAP_PORT")));
+      hir_account_set_imap_security (account, HIR_SECURITY_STARTTLS);
+      hir_account_set_smtp_host (account, hir_test_server_get ("HIR_TEST_HOST"));
+      hir_account_set_smtp_port (account, atoi (hir_test_server_get ("HIR_TEST_SUBMISSION_PORT")));
+      hir_account_set_smtp_security (account, HIR_SECURITY_STARTTLS);
+      hir_account_set_trusted_certificate (account, pin);
+    }
+  return account;
+}
+
+/* A fresh user with an engine, its account added (first sync done) and started. */
+static User *
+user_new (const char     *prefix,
+          HirAccountKind  kind)
+{
+  User *user = g_new0 (User, 1);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  hir_test_new_user (prefix, &user->address, &user->password);
+  user->dir = hir_test_make_tmpdir (prefix);
+  user->engine = hir_test_engine_new ();
+  user->account = make_account (user, kind);
+  hir_engine_add_account_async (user->engine, user->account, user->password, NULL,
+                                hir_test_async_cb, &result);
+  hir_engine_add_account_finish (user->engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  hir_engine_start (user->engine);
+  return user;
+}
+
+static HirOutbox *
+outbox_of (User *user)
+{
+  HirOutbox *outbox = hir_engine_get_outbox (user->engine);
+
+  g_assert_true (HIR_IS_OUTBOX (outbox));
+  return outbox;
+}
+
+static GBytes *
+random_bytes (gsize size)
+{
+  guint8 *data = g_malloc (size);
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = g_random_int () & 0xff;
+  return g_bytes_new_take (data, size);
+}
+
+static char *
+sha256 (GBytes *bytes)
+{
+  return g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+}
+
+static HirOutgoing *
+make_message (User       *from,
+              const char *to,
+              const char *subject)
+{
+  HirOutgoing *outgoing = hir_outgoing_new (from->account);
+
+  hir_outgoing_set_to (outgoing, to);
+  hir_outgoing_set_subject (outgoing, subject);
+  hir_outgoing_set_text (outgoing, "Hello Bob,\n\nthe figures are attached. Ça va ?\n");
+  return outgoing;
+}
+
+static void
+add_two_attachments (HirOutgoing *outgoing)
+{
+  g_autoptr(GBytes) binary = random_bytes (150 * 1024);
+  g_autoptr(GBytes) text = g_bytes_new_static ("a,b\n1,2\n", 8);
+  g_autoptr(HirOutgoingAttachment) a = hir_outgoing_attachment_new ("données.bin", NULL, binary);
+  g_autoptr(HirOutgoingAttachment) b = hir_outgoing_attachment_new ("report 2026 (final).csv",
+                                                                    "text/csv", text);
+
+  hir_outgoing_add_attachment (outgoing, a);
+  hir_outgoing_add_attachment (outgoing, b);
+}
+
+static gint64
+queue (User        *user,
+       HirOutgoing *outgoing,
+       guint        delay)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 id;
+
+  hir_outbox_queue_async (outbox_of (user), outgoing, delay, NULL, hir_test_async_cb, &result);
+  id = hir_outbox_queue_finish (outbox_of (user), hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (id, >, 0);
+  return id;
+}
+
+typedef struct
+{
+  HirOutbox *outbox;
+  gint64 id;
+  HirOutgoingState state;
+  gboolean need_error;
+} StateWait;
+
+static gboolean
+state_reached (gpointer data)
+{
+  StateWait *wait = data;
+  HirOutgoingState state;
+  const char *message = NULL;
+
+  return hir_outbox_get_state (wait->outbox, wait->id, &state, &message) &&
+         state == wait->state && (!wait->need_error || message != NULL);
+}
+
+static void
+wait_state (User             *user,
+            gint64            id,
+            HirOutgoingState  state)
+{
+  StateWait wait = { outbox_of (user), id, state, FALSE };
+  HirOutgoingState now = 0;
+  const char *message = NULL;
+
+  if (!hir_test_wait_until (state_reached, &wait, 60000))
+    {
+      hir_outbox_get_state (wait.outbox, id, &now, &message);
+      g_error ("message %" G_GINT64_FORMAT " is in state %d (%s), not %d", id, now,
+               message ? message : "no error", state);
+    }
+}
+
+static void
+sync_now (User *user)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  hir_engine_sync_account_async (user->engine, user->account, NULL, hir_test_async_cb, &result);
+  hir_engine_sync_account_finish (user->engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+}
+
+static HirFolder *
+find_role (User          *user,
+           HirFolderRole  role)
+{
+  HirStore *store = hir_engine_get_store (user->engine);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) folders = NULL;
+
+  hir_store_list_folders_async (store, hir_account_get_id (user->account), NULL,
+                                hir_test_async_cb, &result);
+  folders = hir_store_list_folders_finish (store, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < folders->len; i++)
+    if (hir_folder_get_role (g_ptr_array_index (folders, i)) == role)
+      return g_object_ref (g_ptr_array_index (folders, i));
+  g_error ("no folder with role %d", role);
+  return NULL;
+}
+
+/* The messages of a folder with this Message-ID (<> or not), after a sync. */
+static GPtrArray *
+find_messages (User          *user,
+               HirFolderRole  role,
+               const char    *message_id)
+{
+  HirStore *store = hir_engine_get_store (user->engine);
+  g_autoptr(HirFolder) folder = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autofree char *bare = g_strndup (message_id + 1, strlen (message_id) - 2);
+  GPtrArray *found = g_ptr_array_new_with_free_func (g_object_unref);
+
+  sync_now (user);
+  folder = find_role (user, role);
+  hir_store_load_messages_async (store, hir_folder_get_id (folder), 0, 1000, NULL,
+                                 hir_test_async_cb, &result);
+  messages = hir_store_load_messages_finish (store, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < messages->len; i++)
+    if (g_strcmp0 (hir_message_get_message_id (g_ptr_array_index (messages, i)), bare) == 0)
+      g_ptr_array_add (found, g_object_ref (g_ptr_array_index (messages, i)));
+  return found;
+}
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pause_ms (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, timeout_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Waits (syncing) until the message is in the folder; returns it. Delivery through
+ * Postfix and LMTP takes a moment: poll, never a fixed sleep. */
+static HirMessage *
+wait_for_message (User          *user,
+                  HirFolderRole  role,
+                  const char    *message_id)
+{
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autoptr(GPtrArray) found = find_messages (user, role, message_id);
+
+      if (found->len > 0)
+        {
+          g_assert_cmpuint (found->len, ==, 1);
+          return g_object_ref (g_ptr_array_index (found, 0));
+        }
+      pause_ms (150);
+    }
+  g_error ("%s never arrived", message_id);
+  return NULL;
+}
+
+static void
+assert_attachments (User       *user,
+                    HirMessage *message,
+                    GBytes     *first,
+                    GBytes     *second)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HirMessageBody) body = NULL;
+  GListModel *attachments;
+  GBytes *expected[] = { first, second };
+
+  hir_engine_load_body_async (user->engine, message, NULL, hir_test_async_cb, &result);
+  body = hir_engine_load_body_finish (user->engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_nonnull (strstr (hir_message_body_get_text (body), "Ça va ?"));
+  attachments = hir_message_body_get_attachments (body);
+  g_assert_cmpuint (g_list_model_get_n_items (attachments), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(HirAttachment) attachment = g_list_model_get_item (attachments, i);
+      g_autoptr(GBytes) data = NULL;
+      g_autofree char *want = sha256 (expected[i]);
+      g_autofree char *got = NULL;
+
+      hir_engine_load_attachment_async (user->engine, message, attachment, NULL,
+                                        hir_test_async_cb, &result);
+      data = hir_engine_load_attachment_finish (user->engine, hir_test_async_wait (&result),
+                                                &error);
+      g_assert_no_error (error);
+      g_clear_object (&result);
+      got = sha256 (data);
+      g_assert_cmpstr (got, ==, want);
+    }
+  {
+    g_autoptr(HirAttachment) a = g_list_model_get_item (attachments, 0);
+    g_autoptr(HirAttachment) b = g_list_model_get_item (attachments, 1);
+
+    g_assert_cmpstr (hir_attachment_get_filename (a), ==, "données.bin");
+    g_assert_cmpstr (hir_attachment_get_filename (b), ==, "report 2026 (final).csv");
+  }
+}
+
+static void
+send_and_check (HirAccountKind kind)
+{
+  g_autoptr(User) alice = user_new ("outbox-from", kind);
+  g_autoptr(User) bob = user_new ("outbox-to", kind);
+  g_autoptr(HirOutgoing) outgoing = make_message (alice, bob->address, "Figures for Q3 — résumé");
+  g_autoptr(HirMessage) received = NULL;
+  g_autoptr(HirMessage) sent = NULL;
+  GListModel *attachments;
+  gint64 id;
+
+  add_two_attachments (outgoing);
+  attachments = hir_outgoing_get_attachments (outgoing);
+  id = queue (alice, outgoing, 0);
+  wait_state (alice, id, HIR_OUTGOING_STATE_SENT);
+
+  received = wait_for_message (bob, HIR_FOLDER_ROLE_INBOX, hir_outgoing_get_message_id (outgoing));
+  g_assert_cmpstr (hir_message_get_subject (received), ==, "Figures for Q3 — résumé");
+  {
+    g_autoptr(HirOutgoingAttachment) a = g_list_model_get_item (attachments, 0);
+    g_autoptr(HirOutgoingAttachment) b = g_list_model_get_item (attachments, 1);
+
+    assert_attachments (bob, received, hir_outgoing_attachment_get_data (a),
+                        hir_outgoing_attachment_get_data (b));
+  }
+  sent = wait_for_message (alice, HIR_FOLDER_ROLE_SENT, hir_outgoing_get_message_id (outgoing));
+  g_assert_true (hir_message_get_seen (sent));
+  {
+    g_autoptr(GPtrArray) drafts = find_messages (alice, HIR_FOLDER_ROLE_DRAFTS,
+                                                 hir_outgoing_get_message_id (outgoing));
+
+    g_assert_cmpuint (drafts->len, ==, 0);
+  }
+}
+
+static void
+test_send_jmap (void)
+{
+  send_and_check (HIR_ACCOUNT_KIND_JMAP);
+}
+
+static void
+test_send_smtp (void)
+{
+  send_and_check (HIR_ACCOUNT_KIND_IMAP);
+}
+
+static void
+test_draft_restart (void)
+{
+  g_autoptr(User) alice = user_new ("outbox-draft", HIR_ACCOUNT_KIND_JMAP);
+  g_autoptr(HirOutgoing) outgoing = make_message (alice, "bob@example.test", "Draft");
+  g_autoptr(HirEngine) engine = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) drafts = NULL;
+  g_autoptr(HirOutgoing) loaded = NULL;
+  g_autofree char *profile = NULL;
+  GListModel *before;
+  GListModel *after;
+  gint64 id;
+
+  add_two_attachments (outgoing);
+  hir_outgoing_set_html (outgoing, "<p>Hello <b>Bob</b></p>");
+  hir_outbox_save_draft_async (outbox_of (alice), outgoing, NULL, hir_test_async_cb, &result);
+  id = hir_outbox_save_draft_finish (outbox_of (alice), hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpint (id, >, 0);
+  g_assert_cmpint (hir_outgoing_get_id (outgoing), ==, id);
+
+  /* Saved again: the same draft, not a second one. */
+  hir_outgoing_set_subject (outgoing, "Draft, second version");
+  hir_outbox_save_draft_async (outbox_of (alice), outgoing, NULL, hir_test_async_cb, &result);
+  g_assert_cmpint (hir_outbox_save_draft_finish (outbox_of (alice), hir_test_async_wait (&result),
+                                                 &error), ==, id);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  /* Another engine on the same profile: the previous one is gone. */
+  profile = g_strdup (hir_test_engine_get_profile (alice->engine));
+  hir_engine_stop (alice->engine);
+  g_clear_object (&alice->engine);
+  engine = hir_test_engine_new_in (profile);
+
+  hir_outbox_list_drafts_async (hir_engine_get_outbox (engine), NULL, NULL, hir_test_async_cb,
+                                &result);
+  drafts = hir_outbox_list_drafts_finish (hir_engine_get_outbox (engine),
+                                          hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpuint (drafts->len, ==, 1);
+  g_assert_cmpstr (hir_outgoing_get_subject (g_ptr_array_index (drafts, 0)), ==,
+                   "Draft, second version");
+
+  hir_outbox_load_async (hir_engine_get_outbox (engine), id, NULL, hir_test_async_cb, &result);
+  loaded = hir_outbox_load_finish (hir_engine_get_outbox (engine), hir_test_async_wait (&result),
+                                   &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpint (hir_outgoing_get_state (loaded), ==, HIR_OUTGOING_STATE_DRAFT);
+  g_assert_cmpstr (hir_outgoing_get_message_id (loaded), ==, hir_outgoing_get_message_id (outgoing));
+  g_assert_cmpstr (hir_outgoing_get_html (loaded), ==, "<p>Hello <b>Bob</b></p>");
+  g_assert_cmpstr (hir_outgoing_get_text (loaded), ==, hir_outgoing_get_text (outgoing));
+  g_assert_cmpstr (hir_outgoing_get_to (loaded), ==, "bob@example.test");
+  before = hir_outgoing_get_attachments (outgoing);
+  after = hir_outgoing_get_attachments (loaded);
+  g_assert_cmpuint (g_list_model_get_n_items (after), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(HirOutgoingAttachment) a = g_list_model_get_item (before, i);
+      g_autoptr(HirOutgoingAttachment) b = g_list_model_get_item (after, i);
+
+      g_assert_cmpstr (hir_outgoing_attachment_get_filename (a), ==,
+                       hir_outgoing_attachment_get_filename (b));
+      g_assert_cmpstr (hir_outgoing_attachment_get_content_type (a), ==,
+                       hir_outgoing_attachment_get_content_type (b));
+      g_assert_true (g_bytes_equal (hir_outgoing_attachment_get_data (a),
+                                    hir_outgoing_attachment_get_data (b)));
+    }
+
+  /* Discarded: gone for good. */
+  hir_outbox_discard_draft_async (hir_engine_get_outbox (engine), id, NULL, hir_test_async_cb,
+                                  &result);
+  g_assert_true (hir_outbox_discard_draft_finish (hir_engine_get_outbox (engine),
+                                                  hir_test_async_wait (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  hir_outbox_load_async (hir_engine_get_outbox (engine), id, NULL, hir_test_async_cb, &result);
+  g_assert_null (hir_outbox_load_finish (hir_engine_get_outbox (engine),
+                                         hir_test_async_wait (&result), &error));
+  g_assert_error (error, HIR_ERROR, HIR_ERROR_NOT_FOUND);
+}
+
+/* Undo: cancelled within the delay, the message comes back as a draft and never goes.
+ * A second message queued after it (due later) arrives; the outbox sends in due order,
+ * so had the first gone, it would be there already. */
+static void
+test_undo (void)
+{
+  g_autoptr(User) alice = user_new ("outbox-undo", HIR_ACCOUNT_KIND_IMAP);
+  g_autoptr(User) bob = user_new ("outbox-undo-to", HIR_ACCOUNT_KIND_IMAP);
+  g_autoptr(HirOutgoing) first = make_message (alice, bob->address, "Oops");
+  g_autoptr(HirOutgoing) second = make_message (alice, bob->address, "Better");
+  g_autoptr(HirOutgoing) back = NULL;
+  g_autoptr(HirMessage) arrived = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) found = NULL;
+  HirOutgoingState state;
+  gint64 id;
+  gint64 id2;
+
+  id = queue (alice, first, 2);
+  g_assert_true (hir_outbox_get_state (outbox_of (alice), id, &state, NULL));
+  g_assert_cmpint (state, ==, HIR_OUTGOING_STATE_QUEUED);
+  hir_outbox_cancel_async (outbox_of (alice), id, NULL, hir_test_async_cb, &result);
+  back = hir_outbox_cancel_finish (outbox_of (alice), hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpint (hir_outgoing_get_state (back), ==, HIR_OUTGOING_STATE_DRAFT);
+  g_assert_cmpint (hir_outgoing_get_id (back), ==, id);
+  g_assert_cmpstr (hir_outgoing_get_subject (back), ==, "Oops");
+
+  id2 = queue (alice, second, 3);
+  wait_state (alice, id2, HIR_OUTGOING_STATE_SENT);
+  arrived = wait_for_message (bob, HIR_FOLDER_ROLE_INBOX, hir_outgoing_get_message_id (second));
+  found = find_messages (bob, HIR_FOLDER_ROLE_INBOX, hir_outgoing_get_message_id (first));
+  g_assert_cmpuint (found->len, ==, 0);
+  g_assert_true (hir_outbox_get_state (outbox_of (alice), id, &state, NULL));
+  g_assert_cmpint (state, ==, HIR_OUTGOING_STATE_DRAFT);
+
+  /* Once sent, there is nothing to undo. */
+  hir_outbox_cancel_async (outbox_of (alice), id2, NULL, hir_test_async_cb, &result);
+  g_assert_null (hir_outbox_cancel_finish (outbox_of (alice), hir_test_async_wait (&result), &error));
+  g_assert_error (error, HIR_ERROR, HIR_ERROR_FAILED);
+}
+
+/* Postfix refuses a recipient at RCPT with a 5xx: the message FAILS with the server's
+ * text, and after an edit it goes. (This harness's Postfix accepts any local user —
+ * local_recipient_maps is empty and Cyrus bounces unknown ones after LMTP — so the
+ * refusal here is Postfix's own syntax check of a bad domain literal.) */
+static void
+test_rejected (void)
+{
+  g_autoptr(User) alice = user_new ("outbox-reject", HIR_ACCOUNT_KIND_IMAP);
+  g_autoptr(User) bob = user_new ("outbox-reject-to", HIR_ACCOUNT_KIND_IMAP);
+  g_autoptr(HirOutgoing) outgoing = make_message (alice, "nosuchuser@[1.2.3]", "Lost");
+  g_autoptr(HirOutgoing) loaded = NULL;
+  g_autoptr(HirMessage) arrived = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *message = NULL;
+  HirOutgoingState state;
+  gint64 id;
+
+  id = queue (alice, outgoing, 0);
+  wait_state (alice, id, HIR_OUTGOING_STATE_FAILED);
+  g_assert_true (hir_outbox_get_state (outbox_of (alice), id, &state, &message));
+  g_test_message ("refused: %s", message);
+  g_assert_nonnull (strstr (message, "nosuchuser@[1.2.3]"));
+  g_assert_nonnull (strstr (message, "501 5.1.3"));
+
+  hir_outbox_load_async (outbox_of (alice), id, NULL, hir_test_async_cb, &result);
+  loaded = hir_outbox_load_finish (outbox_of (alice), hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_cmpint (hir_outgoing_get_state (loaded), ==, HIR_OUTGOING_STATE_FAILED);
+  g_assert_nonnull (hir_outgoing_get_error_message (loaded));
+  hir_outgoing_set_to (loaded, bob->address);
+  g_assert_cmpint (queue (alice, loaded, 0), ==, id);
+  wait_state (alice, id, HIR_OUTGOING_STATE_SENT);
+  arrived = wait_for_message (bob, HIR_FOLDER_ROLE_INBOX, hir_outgoing_get_message_id (loaded));
+}
+
+/* Unreachable: the message waits, QUEUED with the reason, and goes when the account's
+ * server answers again. */
+static void
+offline_and_back (HirAccountKind kind)
+{
+  g_autoptr(User) alice = user_new ("outbox-offline", kind);
+  g_autoptr(User) bob = user_new ("outbox-offline-to", kind);
+  g_autoptr(HirOutgoing) outgoing = make_message (alice, bob->address, "Patience");
+  g_autoptr(HirMessage) arrived = NULL;
+  g_autofree char *jmap_url = g_strdup (hir_account_get_jmap_url (alice->account));
+  guint smtp_port = hir_account_get_smtp_port (alice->account);
+  StateWait wait;
+  gint64 id;
+
+  /* A port where nothing listens (the discard port of the servers' notes). */
+  if (kind == HIR_ACCOUNT_KIND_JMAP)
+    hir_account_set_jmap_url (alice->account, "http://127.0.0.1:9/.well-known/jmap");
+  else
+    hir_account_set_smtp_port (alice->account, 9);
+  id = queue (alice, outgoing, 0);
+  wait = (StateWait) { outbox_of (alice), id, HIR_OUTGOING_STATE_QUEUED, TRUE };
+  g_assert_true (hir_test_wait_until (state_reached, &wait, 30000));
+
+  if (kind == HIR_ACCOUNT_KIND_JMAP)
+    hir_account_set_jmap_url (alice->account, jmap_url);
+  else
+    hir_account_set_smtp_port (alice->account, smtp_port);
+  /* A good sync is the engine's sign that the account is back. */
+  sync_now (alice);
+  wait_state (alice, id, HIR_OUTGOING_STATE_SENT);
+  arrived = wait_for_message (bob, HIR_FOLDER_ROLE_INBOX, hir_outgoing_get_message_id (outgoing));
+}
+
+static void
+test_offline_smtp (void)
+{
+  offline_and_back (HIR_ACCOUNT_KIND_IMAP);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/outbox/draft-restart", test_draft_restart);
+  g_test_add_func ("/outbox/send-jmap", test_send_jmap);
+  g_test_add_func ("/outbox/send-smtp", test_send_smtp);
+  g_test_add_func ("/outbox/undo", test_undo);
+  g_test_add_func ("/outbox/rejected", test_rejected);
+  g_test_add_func ("/outbox/offline-smtp", test_offline_smtp);
+
+  return g_test_run ();
+}
