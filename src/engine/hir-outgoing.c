@@ -860,17 +860,40 @@ add_addresses (GMimeMessage     *message,
     internet_address_list_append (g_mime_message_get_addresses (message, type), list);
 }
 
-/* 7bit when it can, else quoted-printable for mostly-ASCII text and base64 for the rest
- * (GMime measures); 8bit only where the server said it carries it. */
-static void
-choose_encoding (GMimePart *part,
-                 gboolean   allow_8bit)
+/* 7bit when it can; 8bit when the server carries it and no line is too long for SMTP;
+ * else quoted-printable for mostly-ASCII text (still readable raw) and base64 for the
+ * rest (fewer bytes for Greek, Cyrillic, CJK…). */
+static GMimeContentEncoding
+choose_text_encoding (const char *text,
+                      gsize       len,
+                      gboolean    allow_8bit)
 {
-  GMimeContentEncoding encoding =
-    g_mime_part_get_best_content_encoding (part, allow_8bit ? GMIME_ENCODING_CONSTRAINT_8BIT
-                                                            : GMIME_ENCODING_CONSTRAINT_7BIT);
+  gsize high = 0;
+  gsize line = 0;
+  gsize longest = 0;
 
-  g_mime_part_set_content_encoding (part, encoding);
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar c = text[i];
+
+      if (c >= 0x80)
+        high++;
+      if (c == '\n')
+        {
+          longest = MAX (longest, line);
+          line = 0;
+        }
+      else
+        line++;
+    }
+  longest = MAX (longest, line);
+  if (longest <= 998 && high == 0)
+    return GMIME_CONTENT_ENCODING_7BIT;
+  if (longest <= 998 && allow_8bit)
+    return GMIME_CONTENT_ENCODING_8BIT;
+  if (high * 6 < len)
+    return GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
+  return GMIME_CONTENT_ENCODING_BASE64;
 }
 
 static GMimeObject *
@@ -879,14 +902,23 @@ make_text_part (const char *subtype,
                 gboolean    allow_8bit)
 {
   g_autoptr(GString) normalized = g_string_new (NULL);
+  g_autoptr(GMimeStream) stream = NULL;
+  g_autoptr(GMimeDataWrapper) wrapper = NULL;
   GMimeTextPart *part = g_mime_text_part_new_with_subtype (subtype);
 
   /* Line ends become CRLF when the message is written; a lone CR would not survive. */
   for (const char *p = text; *p != '\0'; p++)
     if (*p != '\r')
       g_string_append_c (normalized, *p);
-  g_mime_text_part_set_text (part, normalized->str);
-  choose_encoding (GMIME_PART (part), allow_8bit);
+  /* UTF-8 always, not the "smallest" charset GMime would pick (ISO-8859-1 for French):
+   * one charset is what every reader handles best, and what the tests can rely on. */
+  stream = g_mime_stream_mem_new_with_buffer (normalized->str, normalized->len);
+  wrapper = g_mime_data_wrapper_new_with_stream (stream, GMIME_CONTENT_ENCODING_DEFAULT);
+  g_mime_part_set_content (GMIME_PART (part), wrapper);
+  g_mime_text_part_set_charset (part, "utf-8");
+  g_mime_part_set_content_encoding (GMIME_PART (part),
+                                    choose_text_encoding (normalized->str, normalized->len,
+                                                          allow_8bit));
   return GMIME_OBJECT (part);
 }
 
