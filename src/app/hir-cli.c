@@ -234,8 +234,15 @@ count_folders (HirEngine  *engine,
         {
           g_autofree char *messages = describe_messages (hir_folder_get_total_count (folder), 6);
           g_autofree char *unread_text = describe_unread (hir_folder_get_unread_count (folder));
+          g_autofree char *name = NULL;
+          glong width;
 
-          g_print ("  %-20s %s, %s\n", hir_folder_get_name (folder), messages, unread_text);
+          /* The special folders' names in the user's language; padded by characters,
+           * not bytes, so that "Boîte de réception" lines up too. */
+          g_object_get (folder, "display-name", &name, NULL);
+          width = MAX (0, 20 - g_utf8_strlen (name != NULL ? name : "", -1));
+          g_print ("  %s%*s %s, %s\n", name != NULL ? name : "", (int) width, "", messages,
+                   unread_text);
         }
     }
 

@@ -3,7 +3,11 @@
  * Copyright 2026 Hirondelle developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "config.h"
+
 #include "hir-folder.h"
+
+#include <glib/gi18n-lib.h>
 
 struct _HirFolder
 {
@@ -34,10 +38,38 @@ enum {
   PROP_TOTAL_COUNT,
   PROP_UNREAD_COUNT,
   PROP_ICON_NAME,
+  PROP_DISPLAY_NAME,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+/* What people see: special folders by their role, in the user's language, whatever the
+ * server calls them ("INBOX", "Sent Items"); other folders by their name. */
+static const char *
+get_display_name (HirFolder *self)
+{
+  switch (self->role)
+    {
+    case HIR_FOLDER_ROLE_INBOX:
+      /* Translators: the special folder where new mail arrives. */
+      return C_("folder", "Inbox");
+    case HIR_FOLDER_ROLE_DRAFTS:
+      return C_("folder", "Drafts");
+    case HIR_FOLDER_ROLE_SENT:
+      return C_("folder", "Sent");
+    case HIR_FOLDER_ROLE_ARCHIVE:
+      return C_("folder", "Archive");
+    case HIR_FOLDER_ROLE_JUNK:
+      /* Translators: the special folder for spam. */
+      return C_("folder", "Junk");
+    case HIR_FOLDER_ROLE_TRASH:
+      return C_("folder", "Trash");
+    case HIR_FOLDER_ROLE_NONE:
+    default:
+      return hir_folder_get_name (self);
+    }
+}
 
 static void
 hir_folder_finalize (GObject *object)
@@ -91,6 +123,9 @@ hir_folder_get_property (GObject    *object,
       break;
     case PROP_ICON_NAME:
       g_value_set_string (value, hir_folder_get_icon_name (self));
+      break;
+    case PROP_DISPLAY_NAME:
+      g_value_set_string (value, get_display_name (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -177,6 +212,10 @@ hir_folder_class_init (HirFolderClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_ICON_NAME] =
     g_param_spec_string ("icon-name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /* The name to show (see get_display_name()); "name" stays the server's. */
+  properties[PROP_DISPLAY_NAME] =
+    g_param_spec_string ("display-name", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -280,6 +319,8 @@ hir_folder_set_name (HirFolder  *self,
   g_free (self->name);
   self->name = g_strdup (name);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
+  if (self->role == HIR_FOLDER_ROLE_NONE)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPLAY_NAME]);
 }
 
 HirFolderRole
@@ -295,16 +336,20 @@ hir_folder_set_role (HirFolder     *self,
                      HirFolderRole  role)
 {
   const char *old_icon;
+  const char *old_display_name;
 
   g_return_if_fail (HIR_IS_FOLDER (self));
 
   if (self->role == role)
     return;
   old_icon = hir_folder_get_icon_name (self);
+  old_display_name = get_display_name (self);
   self->role = role;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROLE]);
   if (g_strcmp0 (old_icon, hir_folder_get_icon_name (self)) != 0)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ICON_NAME]);
+  if (g_strcmp0 (old_display_name, get_display_name (self)) != 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPLAY_NAME]);
 }
 
 guint
