@@ -13,7 +13,10 @@
 #include <glib/gstdio.h>
 
 #include "hir-jmap-client.h"
+#include "hir-outbox-private.h"
 #include "hir-test-util.h"
+
+#include <unistd.h>
 
 typedef struct
 {
@@ -599,10 +602,228 @@ test_offline_smtp (void)
   offline_and_back (HIR_ACCOUNT_KIND_IMAP);
 }
 
+/* Crash safety -------------------------------------------------------------------------
+ *
+ * The sending engine runs in a child process: this very executable, started with
+ * --outbox-sender. HIR_OUTBOX_CRASH_AFTER names a step marker; the child dies (_exit,
+ * no cleanup, like a kill -9) right after that marker is committed. A second child on
+ * the same profile resumes. The recipient must then have exactly one copy, and the
+ * sender's Sent exactly one. */
+
+static GBytes *
+fixed_bytes (gsize  size,
+             guint  seed)
+{
+  guint8 *data = g_malloc (size);
+  GRand *rand = g_rand_new_with_seed (seed);
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = g_rand_int (rand) & 0xff;
+  g_rand_free (rand);
+  return g_bytes_new_take (data, size);
+}
+
+static void
+sender_step_cb (gint64      id,
+                const char *step,
+                gpointer    user_data)
+{
+  const char *crash_after = user_data;
+  static guint seen;
+  g_autofree char *name = g_strdup (crash_after);
+  char *colon = strchr (name, ':');
+  guint nth = 1;
+
+  /* "uploading:2": the second time that marker is written (JMAP writes it again with
+   * the id of the copy it made in Drafts). */
+  if (colon != NULL)
+    {
+      *colon = '\0';
+      nth = atoi (colon + 1);
+    }
+  if (g_strcmp0 (step, name) == 0 && ++seen == nth)
+    {
+      g_printerr ("outbox-sender: dying after \"%s\"\n", step);
+      _exit (137);
+    }
+}
+
+/* --outbox-sender PROFILE queue TO SUBJECT | --outbox-sender PROFILE resume ID
+ * Prints "ID MESSAGE-ID" after queueing; exits 0 once the message is SENT. */
+static int
+outbox_sender_main (int   argc,
+                    char *argv[])
+{
+  g_autoptr(HirEngine) engine = NULL;
+  g_autoptr(HirAccount) account = NULL;
+  const char *crash_after = g_getenv ("HIR_OUTBOX_CRASH_AFTER");
+  HirOutbox *outbox;
+  HirOutgoingState state = HIR_OUTGOING_STATE_QUEUED;
+  gint64 id;
+
+  if (argc < 5)
+    return 64;
+  engine = hir_test_engine_new_in (argv[2]);
+  outbox = hir_engine_get_outbox (engine);
+  if (crash_after != NULL)
+    hir_outbox_set_step_hook (outbox, sender_step_cb, (gpointer) crash_after);
+  account = g_list_model_get_item (hir_engine_get_accounts (engine), 0);
+  hir_engine_start (engine);
+
+  if (g_str_equal (argv[3], "queue") && argc >= 6)
+    {
+      g_autoptr(HirOutgoing) outgoing = hir_outgoing_new (account);
+      g_autoptr(GBytes) a = fixed_bytes (120 * 1024, 1);
+      g_autoptr(GBytes) b = fixed_bytes (3000, 2);
+      g_autoptr(HirOutgoingAttachment) att_a = hir_outgoing_attachment_new ("one.bin", NULL, a);
+      g_autoptr(HirOutgoingAttachment) att_b = hir_outgoing_attachment_new ("two.bin", NULL, b);
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+
+      hir_outgoing_set_to (outgoing, argv[4]);
+      hir_outgoing_set_subject (outgoing, argv[5]);
+      hir_outgoing_set_text (outgoing, "Exactly once, please.\n");
+      hir_outgoing_add_attachment (outgoing, att_a);
+      hir_outgoing_add_attachment (outgoing, att_b);
+      /* The id and Message-ID go out before queueing finishes: the hook may kill us
+       * inside the queue call, and the parent needs them to resume and to count. */
+      g_print ("%s\n", hir_outgoing_get_message_id (outgoing));
+      fflush (stdout);
+      hir_outbox_queue_async (outbox, outgoing, 0, NULL, hir_test_async_cb, &result);
+      id = hir_outbox_queue_finish (outbox, hir_test_async_wait (&result), &error);
+      if (id <= 0)
+        {
+          g_printerr ("outbox-sender: %s\n", error->message);
+          return 1;
+        }
+    }
+  else if (g_str_equal (argv[3], "resume"))
+    id = g_ascii_strtoll (argv[4], NULL, 10);
+  else
+    return 64;
+
+  /* The queue loads asynchronously after start: wait until the message is known, then
+   * until it is done. */
+  for (guint i = 0; i < 600; i++)
+    {
+      if (hir_outbox_get_state (outbox, id, &state, NULL) &&
+          (state == HIR_OUTGOING_STATE_SENT || state == HIR_OUTGOING_STATE_FAILED))
+        break;
+      pause_ms (100);
+    }
+  hir_engine_stop (engine);
+  return state == HIR_OUTGOING_STATE_SENT ? 0 : 2;
+}
+
+static int
+run_sender (const char  *profile,
+            const char  *crash_after,
+            const char **args,
+            char       **out)
+{
+  g_autofree char *self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  g_ptr_array_add (argv, self_exe);
+  g_ptr_array_add (argv, (gpointer) "--outbox-sender");
+  g_ptr_array_add (argv, (gpointer) profile);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  envp = g_environ_unsetenv (envp, "HIR_OUTBOX_CRASH_AFTER");
+  if (crash_after != NULL)
+    envp = g_environ_setenv (envp, "HIR_OUTBOX_CRASH_AFTER", crash_after, TRUE);
+  envp = g_environ_setenv (envp, "G_MESSAGES_DEBUG", "", TRUE);
+  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, out, &err,
+                &status, &error);
+  g_assert_no_error (error);
+  g_test_message ("sender (crash after %s): status %d, stderr: %s", crash_after, status, err);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+/* Waits for the message in @role, then keeps looking a little: a second copy would
+ * arrive right behind the first. */
+static guint
+count_copies (User          *user,
+              HirFolderRole  role,
+              const char    *message_id)
+{
+  g_autoptr(HirMessage) first = wait_for_message (user, role, message_id);
+  guint count = 0;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(GPtrArray) found = NULL;
+
+      pause_ms (200);
+      found = find_messages (user, role, message_id);
+      count = found->len;
+    }
+  return count;
+}
+
+static void
+crash_at (HirAccountKind  kind,
+          const char     *step)
+{
+  g_autoptr(User) alice = user_new ("outbox-crash", kind);
+  g_autoptr(User) bob = user_new ("outbox-crash-to", kind);
+  g_autofree char *profile = g_strdup (hir_test_engine_get_profile (alice->engine));
+  g_autofree char *subject = g_strdup_printf ("Crash after %s", step);
+  g_autofree char *out = NULL;
+  g_autofree char *id_text = NULL;
+  g_autofree char *message_id = NULL;
+  const char *queue_args[] = { "queue", bob->address, subject, NULL };
+  const char *resume_args[] = { "resume", NULL, NULL };
+
+  /* The profile (accounts.conf, the store) is the child's alone from now on. */
+  hir_engine_stop (alice->engine);
+  g_clear_object (&alice->engine);
+
+  g_assert_cmpint (run_sender (profile, step, queue_args, &out), ==, 137);
+  message_id = g_strstrip (g_strdup (out));
+  g_assert_true (g_str_has_prefix (message_id, "<"));
+  /* A fresh profile: the message is the first row. */
+  id_text = g_strdup ("1");
+  resume_args[1] = id_text;
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_sender (profile, NULL, resume_args, &out), ==, 0);
+
+  g_assert_cmpuint (count_copies (bob, HIR_FOLDER_ROLE_INBOX, message_id), ==, 1);
+  alice->engine = hir_test_engine_new_in (profile);
+  g_assert_cmpuint (count_copies (alice, HIR_FOLDER_ROLE_SENT, message_id), ==, 1);
+}
+
+static void
+test_crash_smtp (void)
+{
+  static const char * const steps[] = { "queued", "uploading", "submitted", "filing" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    crash_at (HIR_ACCOUNT_KIND_IMAP, steps[i]);
+}
+
+static void
+test_crash_jmap (void)
+{
+  static const char * const steps[] = { "queued", "uploading", "uploading:2", "submitted",
+                                        "filing" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    crash_at (HIR_ACCOUNT_KIND_JMAP, steps[i]);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  if (argc > 1 && g_str_equal (argv[1], "--outbox-sender"))
+    return outbox_sender_main (argc, argv);
+
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/outbox/draft-restart", test_draft_restart);
@@ -611,6 +832,8 @@ main (int   argc,
   g_test_add_func ("/outbox/undo", test_undo);
   g_test_add_func ("/outbox/rejected", test_rejected);
   g_test_add_func ("/outbox/offline-smtp", test_offline_smtp);
+  g_test_add_func ("/outbox/crash-smtp", test_crash_smtp);
+  g_test_add_func ("/outbox/crash-jmap", test_crash_jmap);
 
   return g_test_run ();
 }

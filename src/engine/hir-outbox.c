@@ -758,6 +758,9 @@ hir_outbox_class_init (HirOutboxClass *klass)
   object_class->dispose = hir_outbox_dispose;
   object_class->finalize = hir_outbox_finalize;
 
+  /* A resumed send parses addresses before any HirOutgoing exists in this process. */
+  g_mime_init ();
+
   signals[STATE_CHANGED] =
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_INT64, HIR_TYPE_OUTGOING_STATE,
