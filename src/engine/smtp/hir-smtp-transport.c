@@ -217,6 +217,7 @@ typedef struct
 
   char *peer_fingerprint;
   GTlsCertificateFlags peer_errors;
+  gboolean verify_only;    /* hir_smtp_transport_verify_async: stop after AUTH */
 } SendOp;
 
 static void
@@ -597,6 +598,14 @@ parse_ehlo (HirSmtpTransport *self,
 }
 
 static void
+verify_quit_done (GTask *task)
+{
+  /* The login was accepted: whatever QUIT says does not change that. */
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
 step_done (GTask *task)
 {
   HirSmtpTransport *self = g_task_get_source_object (task);
@@ -661,6 +670,11 @@ step_done (GTask *task)
                                           self->host, reply->code, reply->text));
           else
             send_fail (task, reply_error (self, "the login", reply));
+          return;
+        }
+      if (op->verify_only)
+        {
+          send_text (task, "QUIT\r\n", verify_quit_done);
           return;
         }
       op->stage = STAGE_ENVELOPE;
@@ -899,6 +913,18 @@ send_auth (GTask *task)
   const char *user = self->username ? self->username : "";
   const char *pass = self->password ? self->password : "";
 
+  if (op->verify_only && (self->username == NULL || self->password == NULL))
+    {
+      verify_quit_done (task);
+      return;
+    }
+  if (op->verify_only && !plain && !login)
+    {
+      send_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_CONFIG,
+                                    "%s offers no way to log in (AUTH PLAIN or LOGIN)",
+                                    self->host));
+      return;
+    }
   if (self->username == NULL || self->password == NULL || (!plain && !login))
     {
       /* No credentials, or a server that takes none (a local relay): go on without. */
@@ -1069,6 +1095,51 @@ gboolean
 hir_smtp_transport_send_finish (HirSmtpTransport  *self,
                                 GAsyncResult      *result,
                                 GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Checking the login */
+
+void
+hir_smtp_transport_verify_async (HirSmtpTransport    *self,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GSocketClient) client = NULL;
+  SendOp *op;
+  GTask *task;
+
+  g_return_if_fail (HIR_IS_SMTP_TRANSPORT (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hir_smtp_transport_verify_async);
+  op = g_new0 (SendOp, 1);
+  op->verify_only = TRUE;
+  op->replies = g_ptr_array_new_with_free_func ((GDestroyNotify) reply_free);
+  g_task_set_task_data (task, op, (GDestroyNotify) send_op_free);
+
+  if (*self->host == '\0')
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
+                               "The account has no SMTP server");
+      g_object_unref (task);
+      return;
+    }
+
+  client = g_socket_client_new ();
+  g_socket_client_set_timeout (client, CONNECT_TIMEOUT);
+  g_socket_client_connect_to_host_async (client, self->host, self->port, cancellable, tcp_cb,
+                                         task);
+}
+
+gboolean
+hir_smtp_transport_verify_finish (HirSmtpTransport  *self,
+                                  GAsyncResult      *result,
+                                  GError           **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 

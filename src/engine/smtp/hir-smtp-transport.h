@@ -61,6 +61,16 @@ gboolean          hir_smtp_transport_send_finish      (HirSmtpTransport    *self
                                                        GAsyncResult        *result,
                                                        GError             **error);
 
+/* Checks the login without sending anything: connects, EHLO, STARTTLS or TLS, AUTH, then
+ * QUIT (for account setup). A server that offers no AUTH PLAIN or LOGIN is CONFIG. */
+void              hir_smtp_transport_verify_async     (HirSmtpTransport    *self,
+                                                       GCancellable        *cancellable,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
+gboolean          hir_smtp_transport_verify_finish    (HirSmtpTransport    *self,
+                                                       GAsyncResult        *result,
+                                                       GError             **error);
+
 /* Sends a GMimeMessage: the envelope comes from its From (or Sender) and its To, Cc and
  * Bcc when @from / @recipients are NULL; Bcc is left out of the bytes sent. */
 void              hir_smtp_transport_send_message_async  (HirSmtpTransport    *self,
