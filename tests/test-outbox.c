@@ -482,6 +482,82 @@ test_draft_restart (void)
   g_assert_error (error, HIR_ERROR, HIR_ERROR_NOT_FOUND);
 }
 
+/* The server's Drafts folder holds one copy of a draft, its latest version; sending it
+ * removes that copy. */
+static gboolean
+drafts_show (User       *user,
+             const char *message_id,
+             const char *subject)
+{
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autoptr(GPtrArray) found = find_messages (user, HIR_FOLDER_ROLE_DRAFTS, message_id);
+
+      if (subject == NULL && found->len == 0)
+        return TRUE;
+      if (subject != NULL && found->len == 1 &&
+          g_strcmp0 (hir_message_get_subject (g_ptr_array_index (found, 0)), subject) == 0)
+        return TRUE;
+      pause_ms (150);
+    }
+  return FALSE;
+}
+
+static void
+server_draft (HirAccountKind kind)
+{
+  g_autoptr(User) alice = user_new ("outbox-sdraft", kind);
+  g_autoptr(User) bob = user_new ("outbox-sdraft-to", kind);
+  g_autoptr(HirOutgoing) outgoing = make_message (alice, bob->address, "Draft one");
+  g_autoptr(HirOutgoing) loaded = NULL;
+  g_autoptr(HirMessage) arrived = NULL;
+  g_autoptr(HirMessage) sent = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *message_id = hir_outgoing_get_message_id (outgoing);
+  gint64 id;
+
+  add_two_attachments (outgoing);
+  hir_outbox_save_draft_async (outbox_of (alice), outgoing, NULL, hir_test_async_cb, &result);
+  id = hir_outbox_save_draft_finish (outbox_of (alice), hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_true (drafts_show (alice, message_id, "Draft one"));
+
+  hir_outgoing_set_subject (outgoing, "Draft two");
+  hir_outbox_save_draft_async (outbox_of (alice), outgoing, NULL, hir_test_async_cb, &result);
+  g_assert_cmpint (hir_outbox_save_draft_finish (outbox_of (alice), hir_test_async_wait (&result),
+                                                 &error), ==, id);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_true (drafts_show (alice, message_id, "Draft two"));
+
+  hir_outbox_load_async (outbox_of (alice), id, NULL, hir_test_async_cb, &result);
+  loaded = hir_outbox_load_finish (outbox_of (alice), hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_nonnull (hir_outgoing_get_draft_remote_id (loaded));
+
+  g_assert_cmpint (queue (alice, loaded, 0), ==, id);
+  wait_state (alice, id, HIR_OUTGOING_STATE_SENT);
+  arrived = wait_for_message (bob, HIR_FOLDER_ROLE_INBOX, message_id);
+  g_assert_cmpstr (hir_message_get_subject (arrived), ==, "Draft two");
+  sent = wait_for_message (alice, HIR_FOLDER_ROLE_SENT, message_id);
+  g_assert_true (drafts_show (alice, message_id, NULL));
+}
+
+static void
+test_server_draft_jmap (void)
+{
+  server_draft (HIR_ACCOUNT_KIND_JMAP);
+}
+
+static void
+test_server_draft_imap (void)
+{
+  server_draft (HIR_ACCOUNT_KIND_IMAP);
+}
+
 /* Undo: cancelled within the delay, the message comes back as a draft and never goes.
  * A second message queued after it (due later) arrives; the outbox sends in due order,
  * so had the first gone, it would be there already. */
@@ -829,6 +905,8 @@ main (int   argc,
   g_test_add_func ("/outbox/draft-restart", test_draft_restart);
   g_test_add_func ("/outbox/send-jmap", test_send_jmap);
   g_test_add_func ("/outbox/send-smtp", test_send_smtp);
+  g_test_add_func ("/outbox/server-draft-jmap", test_server_draft_jmap);
+  g_test_add_func ("/outbox/server-draft-imap", test_server_draft_imap);
   g_test_add_func ("/outbox/undo", test_undo);
   g_test_add_func ("/outbox/rejected", test_rejected);
   g_test_add_func ("/outbox/offline-smtp", test_offline_smtp);

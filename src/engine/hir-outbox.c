@@ -11,6 +11,7 @@
 #include "hir-engine.h"
 #include "hir-error.h"
 #include "hir-imap-client.h"
+#include "hir-imap-provider.h"
 #include "hir-jmap-client.h"
 #include "hir-mime-private.h"
 #include "hir-outbox-private.h"
@@ -59,6 +60,7 @@ struct _HirOutbox
   HirStore *store;
   GCancellable *cancellable;
   GHashTable *entries;      /* gint64 id → Entry */
+  GHashTable *draft_ops;    /* gint64 id → 1 (server copy being made) or 2 (and again) */
   gboolean started;
   gboolean loading;
   gboolean loaded;
@@ -746,6 +748,7 @@ hir_outbox_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->entries, g_hash_table_unref);
+  g_clear_pointer (&self->draft_ops, g_hash_table_unref);
 
   G_OBJECT_CLASS (hir_outbox_parent_class)->finalize (object);
 }
@@ -773,6 +776,7 @@ hir_outbox_init (HirOutbox *self)
   self->cancellable = g_cancellable_new ();
   self->entries = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                          (GDestroyNotify) entry_free);
+  self->draft_ops = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
 }
 
 HirOutbox *
@@ -1225,18 +1229,25 @@ collect_recipients (const char  *to,
 /* The bytes that go out: CRLF line ends (IMAP APPEND and JMAP want them; SMTP takes any)
  * and no Bcc header — Bcc recipients get the message through the envelope only. */
 static GBytes *
-build_mime_bytes (HirOutgoing *outgoing)
+message_to_bytes (GMimeMessage *message)
 {
-  g_autoptr(GMimeMessage) message = hir_outgoing_build_mime (outgoing, FALSE);
   g_autoptr(GMimeFormatOptions) options = g_mime_format_options_new ();
   g_autoptr(GMimeStream) stream = g_mime_stream_mem_new ();
   GByteArray *array;
 
-  g_mime_object_remove_header (GMIME_OBJECT (message), "Bcc");
   g_mime_format_options_set_newline_format (options, GMIME_NEWLINE_FORMAT_DOS);
   g_mime_object_write_to_stream (GMIME_OBJECT (message), options, stream);
   array = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (stream));
   return g_bytes_new (array->data, array->len);
+}
+
+static GBytes *
+build_mime_bytes (HirOutgoing *outgoing)
+{
+  g_autoptr(GMimeMessage) message = hir_outgoing_build_mime (outgoing, FALSE);
+
+  g_mime_object_remove_header (GMIME_OBJECT (message), "Bcc");
+  return message_to_bytes (message);
 }
 
 static void
@@ -1755,6 +1766,9 @@ send_failed (SendOp *op,
 static void
 send_succeeded (SendOp *op)
 {
+  /* Sent: the copy of its draft in Drafts has had its day. */
+  if (op->row->draft_remote_id != NULL && op->self->engine != NULL)
+    server_draft_remove (op->self, op->row->account_id, op->row->draft_remote_id);
   record_outcome (op, STEP_FILED, HIR_OUTGOING_STATE_SENT, NULL);
 }
 
@@ -2648,14 +2662,419 @@ pump (HirOutbox *self)
 /* ------------------------------------------------------------------------------------ */
 /* Server copies of drafts                                                              */
 
+/* The local save is what the user waits for; the copy in the server's Drafts folder
+ * (so that other clients see the draft) follows, one at a time per draft: a save while
+ * one is being uploaded runs again after it, so the newest version wins and the older
+ * copies are removed. Failures only log: the next save tries again. */
+typedef struct
+{
+  HirOutbox *self;
+  gint64 id;
+  HirAccount *account;
+  GBytes *mime;
+  char *old_remote;
+  char *new_remote;
+  char *remove_remote;      /* remove only: this copy */
+  char *password;
+  HirJmapClient *jmap;
+  char *drafts_id;
+  GCancellable *cancellable;
+} DraftOp;
+
+static void
+draft_op_free (DraftOp *op)
+{
+  g_clear_object (&op->account);
+  g_clear_pointer (&op->mime, g_bytes_unref);
+  g_free (op->old_remote);
+  g_free (op->new_remote);
+  g_free (op->remove_remote);
+  if (op->password != NULL)
+    memset (op->password, 0, strlen (op->password));
+  g_free (op->password);
+  g_clear_object (&op->jmap);
+  g_free (op->drafts_id);
+  g_clear_object (&op->cancellable);
+  g_clear_object (&op->self);
+  g_free (op);
+}
+
+static void
+draft_op_done (DraftOp      *op,
+               const GError *error)
+{
+  HirOutbox *self = op->self;
+  gint64 id = op->id;
+  gboolean again = FALSE;
+
+  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message ("The draft could not be saved on the server (it is saved here): %s",
+               error->message);
+  if (id != 0)
+    {
+      again = GPOINTER_TO_INT (g_hash_table_lookup (self->draft_ops, &id)) == 2;
+      g_hash_table_remove (self->draft_ops, &id);
+    }
+  if (again && self->engine != NULL)
+    server_draft_start (self, id);
+  draft_op_free (op);
+}
+
+static gboolean
+job_set_draft_remote (sqlite3  *db,
+                      gpointer  data,
+                      GError  **error)
+{
+  Job *job = data;
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (db, "UPDATE outgoing SET draft_remote_id = ?2 WHERE id = ?1",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return sql_error (db, error);
+  sqlite3_bind_int64 (stmt, 1, job->id);
+  bind_text (stmt, 2, job->draft_remote_id);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    {
+      sqlite3_finalize (stmt);
+      return sql_error (db, error);
+    }
+  sqlite3_finalize (stmt);
+  /* Discarded meanwhile: the caller removes the copy it just made. */
+  job->only_if_not_started = sqlite3_changes (db) == 0;
+  return TRUE;
+}
+
+static void
+draft_recorded_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  DraftOp *op = g_object_get_data (G_OBJECT (task), "hir-op");
+  Job *job = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  g_task_return_boolean (task, TRUE);
+  if (!hir_store_run_finish (HIR_STORE (object), result, &error))
+    {
+      draft_op_done (op, error);
+      return;
+    }
+  if (job->only_if_not_started && op->self->engine != NULL)
+    server_draft_remove (op->self, hir_account_get_id (op->account), op->new_remote);
+  /* The copy the server had before this one is the past. */
+  else if (op->old_remote != NULL && g_strcmp0 (op->old_remote, op->new_remote) != 0 &&
+           op->self->engine != NULL)
+    server_draft_remove (op->self, hir_account_get_id (op->account), op->old_remote);
+  draft_op_done (op, NULL);
+}
+
+static void
+draft_record (DraftOp *op)
+{
+  Job *job = g_new0 (Job, 1);
+  GTask *task = g_task_new (op->self, NULL, NULL, NULL);
+
+  job->id = op->id;
+  job->draft_remote_id = g_strdup (op->new_remote);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_object_set_data (G_OBJECT (task), "hir-op", op);
+  hir_store_run_async (op->self->store, job_set_draft_remote, job, NULL, draft_recorded_cb, task);
+}
+
+/* IMAP: APPEND on the provider's connection, \Draft. */
+
+static void
+draft_imap_appended_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  DraftOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  op->new_remote = hir_imap_provider_append_finish (HIR_IMAP_PROVIDER (object), result, &error);
+  if (error != NULL)
+    {
+      draft_op_done (op, error);
+      return;
+    }
+  /* Without UIDPLUS the new copy has no id to replace later: nothing to record. */
+  if (op->new_remote == NULL)
+    {
+      draft_op_done (op, NULL);
+      return;
+    }
+  draft_record (op);
+}
+
+static void
+draft_imap_folders_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  DraftOp *op = user_data;
+  g_autoptr(GPtrArray) folders = hir_store_list_folders_finish (HIR_STORE (object), result, NULL);
+  const char *mailbox = "Drafts";
+  HirProvider *provider;
+
+  for (guint i = 0; folders != NULL && i < folders->len; i++)
+    if (hir_folder_get_role (g_ptr_array_index (folders, i)) == HIR_FOLDER_ROLE_DRAFTS)
+      mailbox = hir_folder_get_remote_id (g_ptr_array_index (folders, i));
+  provider = op->self->engine != NULL ? hir_engine_get_provider (op->self->engine, op->account)
+                                      : NULL;
+  if (!HIR_IS_IMAP_PROVIDER (provider))
+    {
+      /* Not connected yet: the copy is made by a later save. */
+      draft_op_done (op, NULL);
+      return;
+    }
+  hir_imap_provider_append_async (HIR_IMAP_PROVIDER (provider), mailbox, "\\Draft \\Seen",
+                                  op->mime, op->cancellable, draft_imap_appended_cb, op);
+}
+
+/* JMAP: upload, Email/import with $draft. */
+
+static void
+draft_jmap_imported_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  DraftOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) responses = hir_jmap_client_call_finish (op->jmap, result, &error);
+  JsonObject *args = responses != NULL
+    ? hir_jmap_get_response (responses, 0, "Email/import", &error) : NULL;
+  JsonObject *created;
+
+  if (args == NULL)
+    {
+      draft_op_done (op, error);
+      return;
+    }
+  created = json_object_has_member (args, "created") &&
+            JSON_NODE_HOLDS_OBJECT (json_object_get_member (args, "created"))
+    ? json_object_get_object_member (args, "created") : NULL;
+  if (created == NULL || !json_object_has_member (created, "d"))
+    {
+      g_autoptr(GError) refused = g_error_new (HIR_ERROR, HIR_ERROR_SERVER,
+                                               "The server did not take the draft");
+
+      draft_op_done (op, refused);
+      return;
+    }
+  op->new_remote = g_strdup (json_object_get_string_member (
+                               json_object_get_object_member (created, "d"), "id"));
+  draft_record (op);
+}
+
+static void
+draft_jmap_uploaded_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  DraftOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *blob_id = hir_jmap_client_upload_finish (op->jmap, result, &error);
+  g_autofree char *account = NULL;
+  g_autofree char *blob = NULL;
+  g_autofree char *drafts = NULL;
+  g_autofree char *calls = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  if (blob_id == NULL)
+    {
+      draft_op_done (op, error);
+      return;
+    }
+  account = json_quote (hir_jmap_client_get_account_id (op->jmap));
+  blob = json_quote (blob_id);
+  drafts = json_quote (op->drafts_id);
+  calls = g_strdup_printf ("[[\"Email/import\", {\"accountId\": %s, \"emails\": {\"d\": "
+                           "{\"blobId\": %s, \"mailboxIds\": {%s: true}, \"keywords\": "
+                           "{\"$draft\": true, \"$seen\": true}}}}, \"0\"]]",
+                           account, blob, drafts);
+  node = json_from_string (calls, NULL);
+  hir_jmap_client_call_async (op->jmap, node, op->cancellable, draft_jmap_imported_cb, op);
+}
+
+static void
+draft_jmap_mailboxes_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  DraftOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) responses = hir_jmap_client_call_finish (op->jmap, result, &error);
+  JsonObject *args = responses != NULL
+    ? hir_jmap_get_response (responses, 0, "Mailbox/get", &error) : NULL;
+  JsonArray *list = args != NULL ? json_object_get_array_member (args, "list") : NULL;
+
+  for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+    {
+      JsonObject *mailbox = json_array_get_object_element (list, i);
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (mailbox, "role", NULL),
+                     "drafts") == 0 && op->drafts_id == NULL)
+        op->drafts_id = g_strdup (json_object_get_string_member (mailbox, "id"));
+    }
+  if (op->drafts_id == NULL)
+    {
+      if (error == NULL)
+        error = g_error_new (HIR_ERROR, HIR_ERROR_CONFIG, "The account has no Drafts folder");
+      draft_op_done (op, error);
+      return;
+    }
+  hir_jmap_client_upload_async (op->jmap, op->mime, "message/rfc822", op->cancellable,
+                                draft_jmap_uploaded_cb, op);
+}
+
+static void
+draft_jmap_destroyed_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  DraftOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) responses = hir_jmap_client_call_finish (op->jmap, result, &error);
+
+  if (responses != NULL)
+    hir_jmap_get_response (responses, 0, "Email/set", &error);
+  draft_op_done (op, error);
+}
+
+static void
+draft_jmap_connected_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  DraftOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *account = NULL;
+  g_autofree char *calls = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  if (!hir_jmap_client_connect_finish (op->jmap, result, &error))
+    {
+      draft_op_done (op, error);
+      return;
+    }
+  account = json_quote (hir_jmap_client_get_account_id (op->jmap));
+  if (op->remove_remote != NULL)
+    {
+      g_autofree char *ref = json_quote (op->remove_remote);
+
+      calls = g_strdup_printf ("[[\"Email/set\", {\"accountId\": %s, \"destroy\": [%s]}, \"0\"]]",
+                               account, ref);
+      node = json_from_string (calls, NULL);
+      hir_jmap_client_call_async (op->jmap, node, op->cancellable, draft_jmap_destroyed_cb, op);
+      return;
+    }
+  calls = g_strdup_printf ("[[\"Mailbox/get\", {\"accountId\": %s, \"properties\": "
+                           "[\"id\", \"role\"]}, \"0\"]]", account);
+  node = json_from_string (calls, NULL);
+  hir_jmap_client_call_async (op->jmap, node, op->cancellable, draft_jmap_mailboxes_cb, op);
+}
+
+static void
+draft_password_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  DraftOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+  const char *username;
+
+  op->password = hir_secrets_lookup_finish (result, &error);
+  if (op->password == NULL)
+    {
+      draft_op_done (op, error);
+      return;
+    }
+  username = hir_account_get_username (op->account);
+  op->jmap = hir_jmap_client_new (hir_account_get_jmap_url (op->account),
+                                  username != NULL ? username : hir_account_get_address (op->account),
+                                  op->password, hir_account_get_trusted_certificate (op->account));
+  hir_jmap_client_connect_async (op->jmap, op->cancellable, draft_jmap_connected_cb, op);
+}
+
+static void
+draft_imap_deleted_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  DraftOp *op = user_data;
+  g_autoptr(GError) error = NULL;
+
+  hir_imap_provider_delete_finish (HIR_IMAP_PROVIDER (object), result, &error);
+  draft_op_done (op, error);
+}
+
+static void
+draft_loaded_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  DraftOp *op = g_object_get_data (G_OBJECT (task), "hir-op");
+  Job *job = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HirOutgoing) outgoing = NULL;
+  g_autoptr(GMimeMessage) message = NULL;
+  HirAccount *account;
+
+  g_task_return_boolean (task, TRUE);
+  if (!hir_store_run_finish (HIR_STORE (object), result, &error) || op->self->engine == NULL)
+    {
+      draft_op_done (op, error);
+      return;
+    }
+  account = hir_engine_find_account (op->self->engine, job->row->account_id);
+  if (account == NULL || job->row->state != HIR_OUTGOING_STATE_DRAFT)
+    {
+      draft_op_done (op, NULL);
+      return;
+    }
+  op->account = g_object_ref (account);
+  op->old_remote = g_strdup (job->row->draft_remote_id);
+  outgoing = row_to_outgoing (job->row);
+  /* A draft keeps its Bcc: it is the user's own copy. */
+  message = hir_outgoing_build_mime (outgoing, FALSE);
+  op->mime = message_to_bytes (message);
+
+  if (hir_account_get_kind (account) == HIR_ACCOUNT_KIND_JMAP)
+    hir_secrets_lookup_async (account, op->cancellable, draft_password_cb, op);
+  else
+    hir_store_list_folders_async (op->self->store, hir_account_get_id (account), op->cancellable,
+                                  draft_imap_folders_cb, op);
+}
+
 static void
 server_draft_start (HirOutbox *self,
                     gint64     id)
 {
-  /* TODO: IMAP APPEND to Drafts with \Draft, JMAP Email/import with $draft, replacing
-   * draft-remote-id. */
-  (void) self;
-  (void) id;
+  DraftOp *op;
+  Job *job;
+  GTask *task;
+
+  if (g_hash_table_contains (self->draft_ops, &id))
+    {
+      /* Busy: once more when the running upload is done. */
+      g_hash_table_insert (self->draft_ops, g_memdup2 (&id, sizeof id), GINT_TO_POINTER (2));
+      return;
+    }
+  g_hash_table_insert (self->draft_ops, g_memdup2 (&id, sizeof id), GINT_TO_POINTER (1));
+
+  op = g_new0 (DraftOp, 1);
+  op->self = g_object_ref (self);
+  op->id = id;
+  op->cancellable = g_object_ref (self->cancellable);
+  job = g_new0 (Job, 1);
+  job->id = id;
+  job->with_attachments = TRUE;
+  task = g_task_new (self, NULL, NULL, NULL);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_object_set_data (G_OBJECT (task), "hir-op", op);
+  hir_store_run_async (self->store, job_load, job, NULL, draft_loaded_cb, task);
 }
 
 static void
@@ -2663,7 +3082,29 @@ server_draft_remove (HirOutbox  *self,
                      const char *account_id,
                      const char *draft_remote_id)
 {
-  (void) self;
-  (void) account_id;
-  (void) draft_remote_id;
+  HirAccount *account = self->engine != NULL ? hir_engine_find_account (self->engine, account_id)
+                                             : NULL;
+  DraftOp *op;
+
+  if (account == NULL || draft_remote_id == NULL)
+    return;
+  op = g_new0 (DraftOp, 1);
+  op->self = g_object_ref (self);
+  op->account = g_object_ref (account);
+  op->remove_remote = g_strdup (draft_remote_id);
+  op->cancellable = g_object_ref (self->cancellable);
+  if (hir_account_get_kind (account) == HIR_ACCOUNT_KIND_JMAP)
+    hir_secrets_lookup_async (account, op->cancellable, draft_password_cb, op);
+  else
+    {
+      HirProvider *provider = hir_engine_get_provider (self->engine, account);
+
+      if (!HIR_IS_IMAP_PROVIDER (provider))
+        {
+          draft_op_done (op, NULL);
+          return;
+        }
+      hir_imap_provider_delete_async (HIR_IMAP_PROVIDER (provider), draft_remote_id,
+                                      op->cancellable, draft_imap_deleted_cb, op);
+    }
 }
