@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 
+#include "hir-compose-controller.h"
 #include "hir-folder-row.h"
 #include "hir-message-row.h"
 #include "hir-reader.h"
@@ -19,6 +20,7 @@ struct _HirWindow
 
   HirEngine            *engine;
   GSettings            *settings;
+  HirComposeController *compose;
 
   GtkTreeListModel     *folder_tree;
   GtkSingleSelection   *folder_selection;
@@ -255,6 +257,15 @@ message_activated_cb (HirWindow   *self,
 {
   gtk_single_selection_set_selected (self->message_selection, position);
   message_selection_changed_cb (self);
+  /* A draft is for writing: it opens in a composer. */
+  if (self->compose != NULL && self->folder != NULL &&
+      hir_folder_get_role (self->folder) == HIR_FOLDER_ROLE_DRAFTS &&
+      gtk_single_selection_get_selected_item (self->message_selection) != NULL)
+    {
+      hir_compose_controller_open_draft (self->compose,
+                                         gtk_single_selection_get_selected_item (self->message_selection));
+      return;
+    }
   if (adw_leaflet_get_folded (self->content_leaflet))
     adw_leaflet_set_visible_child (self->content_leaflet, self->reader_pane);
 }
@@ -332,6 +343,8 @@ show_folder (HirWindow *self,
     }
 
   gtk_list_view_set_model (self->message_list, GTK_SELECTION_MODEL (self->message_selection));
+  if (self->compose != NULL)
+    hir_compose_controller_set_address_source (self->compose, G_LIST_MODEL (self->messages));
   set_account (self, account);
   update_list_page (self);
 }
@@ -646,6 +659,53 @@ toggle_read_action (GtkWidget  *widget,
   set_message_flags (self, message, hir_message_get_flags (message) ^ HIR_MESSAGE_FLAG_SEEN);
 }
 
+/* Writing mail: the compose controller does the work. */
+
+static void
+compose_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+
+  if (self->compose != NULL)
+    hir_compose_controller_compose (self->compose, self->account, NULL);
+}
+
+static void
+reply_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+  HirMessage *message = hir_reader_get_message (self->reader);
+
+  if (self->compose == NULL || message == NULL)
+    return;
+  if (g_str_equal (action_name, "message.forward") ||
+      g_str_equal (action_name, "message.forward-attachment"))
+    hir_compose_controller_forward (self->compose, message,
+                                    g_str_equal (action_name, "message.forward-attachment"));
+  else
+    hir_compose_controller_reply (self->compose, message,
+                                  g_str_equal (action_name, "message.reply-all"));
+}
+
+/* Files dropped on the window start a message with them attached. */
+static gboolean
+files_dropped_cb (HirWindow    *self,
+                  const GValue *value,
+                  double        x,
+                  double        y)
+{
+  g_autoptr(GSList) files = gdk_file_list_get_files (g_value_get_boxed (value));
+
+  if (self->compose == NULL || files == NULL)
+    return FALSE;
+  hir_compose_controller_compose (self->compose, self->account, files);
+  return TRUE;
+}
+
 static void
 back_action (GtkWidget  *widget,
              const char *action_name,
@@ -708,6 +768,10 @@ update_message_actions (HirWindow *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.toggle-flag", has_message);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.toggle-read", has_message);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.reply", has_message);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.reply-all", has_message);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.forward", has_message);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.forward-attachment", has_message);
 }
 
 /* GtkWindow */
@@ -755,6 +819,7 @@ hir_window_constructed (GObject *object)
     return;
 
   hir_reader_set_engine (self->reader, self->engine);
+  self->compose = hir_compose_controller_new (self->engine, GTK_WINDOW (self), self->toast_overlay);
 
   accounts = hir_engine_get_accounts (self->engine);
   self->folder_tree = gtk_tree_list_model_new (g_object_ref (accounts), FALSE, TRUE,
@@ -803,6 +868,7 @@ hir_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_func (self->folder_selection,
                                           folder_selection_changed_cb, self);
 
+  g_clear_object (&self->compose);
   gtk_widget_dispose_template (GTK_WIDGET (self), HIR_TYPE_WINDOW);
 
   g_clear_object (&self->message_selection);
@@ -912,6 +978,18 @@ hir_window_class_init (HirWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search", NULL);
 
+  gtk_widget_class_install_action (widget_class, "win.compose", NULL, compose_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "win.compose", NULL);
+
+  /* Ctrl+R stays "check for mail" for now; reply takes Ctrl+Shift+R. */
+  gtk_widget_class_install_action (widget_class, "message.reply", NULL, reply_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "message.reply", NULL);
+  gtk_widget_class_install_action (widget_class, "message.reply-all", NULL, reply_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_a, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "message.reply-all", NULL);
+  gtk_widget_class_install_action (widget_class, "message.forward", NULL, reply_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "message.forward", NULL);
+  gtk_widget_class_install_action (widget_class, "message.forward-attachment", NULL, reply_action);
+
   gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
 
@@ -927,8 +1005,13 @@ hir_window_init (HirWindow *self)
 {
   g_autoptr(GtkBuilderScope) scope = gtk_builder_cscope_new ();
   g_autoptr(GtkListItemFactory) factory = NULL;
+  GtkDropTarget *target;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect_swapped (target, "drop", G_CALLBACK (files_dropped_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
 
   /* The sidebar's factory needs a closure of ours, so it is made here with a scope. */
   gtk_builder_cscope_add_callback_symbol (GTK_BUILDER_CSCOPE (scope), "hir_sidebar_item_is_folder",
