@@ -1,0 +1,1134 @@
+/* test-composer.c: writing and sending mail, with real drags, real servers, real delivery
+ *
+ * Copyright 2026 Hirondelle developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <adwaita.h>
+#include <string.h>
+
+#include "hir-composer.h"
+#include "hir-test-util.h"
+#include "hir-window.h"
+
+#define TIMEOUT_MS 60000
+
+typedef struct
+{
+  char       *address;
+  char       *password;
+  char       *dir;
+  HirEngine  *engine;
+  HirAccount *account;
+} User;
+
+static void
+user_clear (User *user)
+{
+  if (user->engine != NULL)
+    hir_engine_stop (user->engine);
+  g_clear_object (&user->account);
+  g_clear_object (&user->engine);
+  g_free (user->address);
+  g_free (user->password);
+  g_free (user->dir);
+}
+
+/* A fresh user with a JMAP account in an engine of its own, started. */
+static void
+user_connect (User       *user,
+              const char *prefix,
+              const char *display_name)
+{
+  g_autofree char *pw_path = NULL;
+  g_autofree char *quoted = NULL;
+  g_autofree char *command = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  hir_test_new_user (prefix, &user->address, &user->password);
+  user->dir = hir_test_make_tmpdir (prefix);
+  user->engine = hir_test_engine_new ();
+
+  /* A password command keeps the test off the keyring. */
+  pw_path = g_build_filename (user->dir, "password", NULL);
+  g_file_set_contents_full (pw_path, user->password, -1, G_FILE_SET_CONTENTS_NONE, 0600, &error);
+  g_assert_no_error (error);
+  quoted = g_shell_quote (pw_path);
+  command = g_strdup_printf ("cat %s", quoted);
+
+  user->account = hir_account_new (HIR_ACCOUNT_KIND_JMAP, user->address);
+  hir_account_set_jmap_url (user->account, hir_test_server_get ("HIR_TEST_JMAP_URL"));
+  hir_account_set_display_name (user->account, display_name);
+  hir_account_set_password_command (user->account, command);
+
+  hir_engine_add_account_async (user->engine, user->account, user->password, NULL,
+                                hir_test_async_cb, &result);
+  hir_engine_add_account_finish (user->engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  hir_engine_start (user->engine);
+}
+
+static char *
+mailctl (User       *user,
+         const char *command,
+         ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *arg;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) "--password-env");
+  g_ptr_array_add (argv, (gpointer) "HIR_TEST_PASSWORD");
+  g_ptr_array_add (argv, (gpointer) "--user");
+  g_ptr_array_add (argv, user->address);
+  g_ptr_array_add (argv, (gpointer) command);
+  va_start (args, command);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  return hir_test_run_tool ("hir-mailctl", user->password, (const char * const *) argv->pdata);
+}
+
+/* Screenshots of the whole screen, when HIR_TEST_SCREENSHOTS names a directory. */
+static void
+screenshot (const char *name)
+{
+  const char *dir = g_getenv ("HIR_TEST_SCREENSHOTS");
+  g_autofree char *path = NULL;
+  g_autofree char *quoted = NULL;
+  g_autofree char *command = NULL;
+
+  if (dir == NULL || dir[0] == '\0')
+    return;
+  /* Let the last frame reach the screen. */
+  for (int i = 0; i < 20; i++)
+    {
+      g_usleep (20000);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+  path = g_strdup_printf ("%s/%s.png", dir, name);
+  quoted = g_shell_quote (path);
+  command = g_strdup_printf ("import -window root %s", quoted);
+  if (system (command) != 0)
+    g_test_message ("screenshot %s failed", path);
+}
+
+/* Widgets */
+
+static GtkWidget *
+find_widget (GtkWidget *root,
+             gboolean  (*match) (GtkWidget *widget, gconstpointer data),
+             gconstpointer data)
+{
+  if (match (root, data))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget (child, match, data);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+is_named (GtkWidget     *widget,
+          gconstpointer  name)
+{
+  return g_strcmp0 (gtk_widget_get_name (widget), name) == 0;
+}
+
+static gboolean
+is_button_labelled (GtkWidget     *widget,
+                    gconstpointer  label)
+{
+  return GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
+}
+
+static const char *
+entry_text (HirComposer *composer,
+            const char  *name)
+{
+  GtkWidget *entry = find_widget (GTK_WIDGET (composer), is_named, name);
+
+  g_assert_nonnull (entry);
+  return gtk_editable_get_text (GTK_EDITABLE (entry));
+}
+
+static void
+set_entry_text (HirComposer *composer,
+                const char  *name,
+                const char  *text)
+{
+  GtkWidget *entry = find_widget (GTK_WIDGET (composer), is_named, name);
+
+  g_assert_nonnull (entry);
+  gtk_editable_set_text (GTK_EDITABLE (entry), text);
+}
+
+static HirComposer *
+find_composer (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (HIR_IS_COMPOSER (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return HIR_COMPOSER (window);
+    }
+  return NULL;
+}
+
+static gboolean
+composer_shown (gpointer data)
+{
+  HirComposer *composer = find_composer ();
+
+  gboolean plain_text;
+
+  if (composer == NULL || !gtk_widget_get_mapped (GTK_WIDGET (composer)))
+    return FALSE;
+  g_object_get (composer, "plain-text", &plain_text, NULL);
+  return plain_text || hir_composer_view_get_ready (hir_composer_get_view (composer));
+}
+
+static gboolean
+no_composer (gpointer data)
+{
+  return find_composer () == NULL;
+}
+
+static HirComposer *
+wait_for_composer (void)
+{
+  g_assert_true (hir_test_wait_until (composer_shown, NULL, TIMEOUT_MS));
+  return find_composer ();
+}
+
+static gboolean
+inbox_shown (gpointer data)
+{
+  HirFolder *folder = hir_window_get_folder (data);
+
+  return folder != NULL && hir_folder_get_role (folder) == HIR_FOLDER_ROLE_INBOX;
+}
+
+static HirWindow *
+open_window (User *user)
+{
+  HirWindow *window = hir_window_new (NULL, user->engine);
+
+  g_object_ref_sink (window);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (hir_test_wait_until (inbox_shown, window, TIMEOUT_MS));
+  return window;
+}
+
+static gboolean
+only_our_ref (gpointer data)
+{
+  return G_OBJECT (data)->ref_count == 1;
+}
+
+static void
+close_window (HirWindow *window)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_true (hir_test_wait_until (only_our_ref, window, TIMEOUT_MS));
+  g_assert_finalize_object (window);
+}
+
+/* Files to attach: random bytes, so that a byte lost or changed on the way shows. */
+
+typedef struct
+{
+  char *path;
+  char *name;
+  char *sha256;
+} TestFile;
+
+static void
+test_file_clear (TestFile *file)
+{
+  g_free (file->path);
+  g_free (file->name);
+  g_free (file->sha256);
+}
+
+static void
+make_file (TestFile   *file,
+           const char *dir,
+           const char *name,
+           gsize       size)
+{
+  g_autofree guchar *data = g_malloc (size);
+  g_autoptr(GError) error = NULL;
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = g_random_int_range (0, 256);
+  file->name = g_strdup (name);
+  file->path = g_build_filename (dir, name, NULL);
+  g_file_set_contents (file->path, (const char *) data, size, &error);
+  g_assert_no_error (error);
+  file->sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, size);
+}
+
+/* A real drag: the drag-source helper offers the files; xdotool presses on it, moves the
+ * pointer onto (@x, @y) of the screen and releases, as a hand would. */
+
+static gboolean
+subprocess_done (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static void
+subprocess_waited_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* Runs xdotool without blocking the main loop: the drop target is in this process. */
+static void
+xdotool (const char *first,
+         ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *arg;
+  gboolean done = FALSE;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) "xdotool");
+  g_ptr_array_add (argv, (gpointer) first);
+  va_start (args, first);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_newv ((const char * const *) argv->pdata, G_SUBPROCESS_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (process, NULL, subprocess_waited_cb, &done);
+  g_assert_true (hir_test_wait_until (subprocess_done, &done, TIMEOUT_MS));
+  g_assert_true (g_subprocess_get_successful (process));
+}
+
+/* Lets both programs handle the last events: X DnD is a conversation between them. */
+static void
+settle (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (5000);
+    }
+}
+
+typedef struct
+{
+  GSubprocess      *process;
+  GDataInputStream *output;
+} DragSource;
+
+static gboolean
+line_is_ready (gpointer data)
+{
+  char **line = data;
+
+  return *line != NULL;
+}
+
+static void
+line_read_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  char **line = user_data;
+
+  *line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (object), result, NULL, NULL);
+  if (*line == NULL)
+    *line = g_strdup ("");
+}
+
+static void
+drag_source_start (DragSource *source,
+                   TestFile   *files,
+                   guint       n_files)
+{
+  const char *helper = g_getenv ("HIR_TEST_DRAG_SOURCE");
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  g_assert_nonnull (helper);
+  g_ptr_array_add (argv, (gpointer) helper);
+  for (guint i = 0; i < n_files; i++)
+    g_ptr_array_add (argv, files[i].path);
+  g_ptr_array_add (argv, NULL);
+
+  source->process = g_subprocess_newv ((const char * const *) argv->pdata,
+                                       G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  source->output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (source->process));
+  g_data_input_stream_read_line_async (source->output, G_PRIORITY_DEFAULT, NULL, line_read_cb, &line);
+  g_assert_true (hir_test_wait_until (line_is_ready, &line, TIMEOUT_MS));
+  g_assert_cmpstr (line, ==, "ready");
+
+  /* Without a window manager every window opens at 0,0: move the source aside. */
+  xdotool ("search", "--sync", "--name", "^Hirondelle drag source$", "windowmove", "900", "600", NULL);
+  settle (200);
+}
+
+static void
+drag_source_stop (DragSource *source)
+{
+  g_subprocess_force_exit (source->process);
+  g_clear_object (&source->output);
+  g_clear_object (&source->process);
+}
+
+static void
+drag_files_to (TestFile *files,
+               guint     n_files,
+               int       x,
+               int       y)
+{
+  DragSource source = { 0 };
+  char xs[16], ys[16];
+
+  drag_source_start (&source, files, n_files);
+
+  xdotool ("mousemove", "1050", "700", NULL);
+  settle (100);
+  xdotool ("mousedown", "1", NULL);
+  settle (100);
+  /* Past the drag threshold in small steps, then across to the target. */
+  for (int i = 1; i <= 5; i++)
+    {
+      g_snprintf (xs, sizeof xs, "%d", 1050 - i * 10);
+      g_snprintf (ys, sizeof ys, "%d", 700 - i * 10);
+      xdotool ("mousemove", xs, ys, NULL);
+      settle (50);
+    }
+  for (int i = 1; i <= 10; i++)
+    {
+      g_snprintf (xs, sizeof xs, "%d", 1000 + (x - 1000) * i / 10);
+      g_snprintf (ys, sizeof ys, "%d", 650 + (y - 650) * i / 10);
+      xdotool ("mousemove", xs, ys, NULL);
+      settle (50);
+    }
+  settle (300);
+  xdotool ("mouseup", "1", NULL);
+  settle (300);
+
+  drag_source_stop (&source);
+}
+
+/* Sending and delivery */
+
+typedef struct
+{
+  gint64 id;
+  guint  delay;
+} Queued;
+
+static void
+queued_cb (HirComposer *composer,
+           gint64       id,
+           guint        delay,
+           Queued      *queued)
+{
+  queued->id = id;
+  queued->delay = delay;
+}
+
+static gboolean
+queued_done (gpointer data)
+{
+  return ((Queued *) data)->id != 0;
+}
+
+typedef struct
+{
+  HirOutbox *outbox;
+  gint64     id;
+  HirOutgoingState state;
+} StateWait;
+
+static gboolean
+state_reached (gpointer data)
+{
+  StateWait *wait = data;
+  HirOutgoingState state;
+  const char *error_message = NULL;
+
+  if (!hir_outbox_get_state (wait->outbox, wait->id, &state, &error_message))
+    return FALSE;
+  if (state == HIR_OUTGOING_STATE_FAILED && wait->state != HIR_OUTGOING_STATE_FAILED)
+    g_error ("Sending failed: %s", error_message);
+  return state == wait->state;
+}
+
+static gint64
+send_composer (HirComposer *composer,
+               HirOutbox   *outbox)
+{
+  Queued queued = { 0 };
+  StateWait wait = { outbox, 0, HIR_OUTGOING_STATE_SENT };
+
+  g_signal_connect (composer, "queued", G_CALLBACK (queued_cb), &queued);
+  gtk_widget_activate_action (GTK_WIDGET (composer), "composer.send", NULL);
+  g_assert_true (hir_test_wait_until (queued_done, &queued, TIMEOUT_MS));
+  g_assert_true (hir_test_wait_until (no_composer, NULL, TIMEOUT_MS));
+  wait.id = queued.id;
+  g_assert_true (hir_test_wait_until (state_reached, &wait, TIMEOUT_MS));
+  return queued.id;
+}
+
+typedef struct
+{
+  User       *user;
+  const char *subject;
+  gint64      last_poll;
+  gboolean    found;
+} ImapWait;
+
+static gboolean
+imap_has_subject (gpointer data)
+{
+  ImapWait *wait = data;
+  g_autofree char *listing = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  if (wait->found)
+    return TRUE;
+  if (now - wait->last_poll < 300 * G_TIME_SPAN_MILLISECOND)
+    {
+      g_usleep (10000);
+      return FALSE;
+    }
+  wait->last_poll = now;
+  listing = mailctl (wait->user, "list", "INBOX", NULL);
+  wait->found = strstr (listing, wait->subject) != NULL;
+  return wait->found;
+}
+
+typedef struct
+{
+  HirMessageList *list;
+  const char     *subject;
+  HirMessage     *message;
+} ListWait;
+
+static gboolean
+list_has_subject (gpointer data)
+{
+  ListWait *wait = data;
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (wait->list));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(HirMessage) message = g_list_model_get_item (G_LIST_MODEL (wait->list), i);
+
+      if (hir_message_get_loaded (message) &&
+          g_strcmp0 (hir_message_get_subject (message), wait->subject) == 0)
+        {
+          g_set_object (&wait->message, message);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static HirFolder *
+find_inbox (HirEngine  *engine,
+            HirAccount *account)
+{
+  GListModel *folders = hir_engine_get_folders (engine, account);
+
+  for (guint i = 0; i < g_list_model_get_n_items (folders); i++)
+    {
+      g_autoptr(HirFolder) folder = g_list_model_get_item (folders, i);
+
+      if (hir_folder_get_role (folder) == HIR_FOLDER_ROLE_INBOX)
+        return g_steal_pointer (&folder);
+    }
+  return NULL;
+}
+
+static gboolean
+has_inbox (gpointer data)
+{
+  User *user = data;
+  g_autoptr(HirFolder) inbox = find_inbox (user->engine, user->account);
+
+  return inbox != NULL;
+}
+
+/* The recipient sees the message in INBOX over IMAP, and their JMAP engine syncs it with
+ * every attachment byte for byte. */
+static void
+check_delivery (User       *recipient,
+                const char *subject,
+                TestFile   *files,
+                guint       n_files)
+{
+  ImapWait imap = { recipient, subject, 0, FALSE };
+  g_autoptr(HirFolder) inbox = NULL;
+  g_autoptr(HirMessageList) list = NULL;
+  g_autoptr(HirMessageBody) body = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  ListWait wait = { NULL, subject, NULL };
+  GListModel *attachments;
+  guint matched = 0;
+
+  g_assert_true (hir_test_wait_until (imap_has_subject, &imap, TIMEOUT_MS));
+
+  /* Cyrus has no JMAP push: ask for the sync a poll would bring. */
+  hir_engine_sync_account_async (recipient->engine, recipient->account, NULL, hir_test_async_cb, &result);
+  hir_engine_sync_account_finish (recipient->engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  g_assert_true (hir_test_wait_until (has_inbox, recipient, TIMEOUT_MS));
+  inbox = find_inbox (recipient->engine, recipient->account);
+  list = hir_engine_open_folder (recipient->engine, inbox);
+  wait.list = list;
+  g_assert_true (hir_test_wait_until (list_has_subject, &wait, TIMEOUT_MS));
+
+  hir_engine_load_body_async (recipient->engine, wait.message, NULL, hir_test_async_cb, &result);
+  body = hir_engine_load_body_finish (recipient->engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  attachments = hir_message_body_get_attachments (body);
+  for (guint i = 0; i < g_list_model_get_n_items (attachments); i++)
+    {
+      g_autoptr(HirAttachment) attachment = g_list_model_get_item (attachments, i);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autofree char *sha256 = NULL;
+
+      hir_engine_load_attachment_async (recipient->engine, wait.message, attachment, NULL,
+                                        hir_test_async_cb, &result);
+      bytes = hir_engine_load_attachment_finish (recipient->engine, hir_test_async_wait (&result), &error);
+      g_assert_no_error (error);
+      g_clear_object (&result);
+      sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+      for (guint j = 0; j < n_files; j++)
+        if (g_strcmp0 (hir_attachment_get_filename (attachment), files[j].name) == 0)
+          {
+            g_assert_cmpstr (sha256, ==, files[j].sha256);
+            matched++;
+          }
+    }
+  g_assert_cmpuint (matched, ==, n_files);
+  g_clear_object (&wait.message);
+}
+
+static void
+set_undo_delay (guint delay)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+
+  g_settings_set_uint (settings, "undo-send-delay", delay);
+}
+
+static gboolean
+has_attachments (gpointer data)
+{
+  HirComposer *composer = data;
+  GListModel *attachments = hir_outgoing_get_attachments (hir_composer_get_outgoing (composer));
+
+  return g_list_model_get_n_items (attachments) >= 2 && !hir_composer_get_busy (composer);
+}
+
+static void
+check_attachments (HirComposer *composer,
+                   TestFile    *files,
+                   guint        n_files)
+{
+  GListModel *attachments = hir_outgoing_get_attachments (hir_composer_get_outgoing (composer));
+
+  g_assert_cmpuint (g_list_model_get_n_items (attachments), ==, n_files);
+  for (guint i = 0; i < n_files; i++)
+    {
+      g_autoptr(HirOutgoingAttachment) attachment = g_list_model_get_item (attachments, i);
+      GBytes *data = hir_outgoing_attachment_get_data (attachment);
+      g_autofree char *sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, data);
+      gboolean known = FALSE;
+
+      for (guint j = 0; j < n_files; j++)
+        if (g_strcmp0 (hir_outgoing_attachment_get_filename (attachment), files[j].name) == 0)
+          {
+            g_assert_cmpstr (sha256, ==, files[j].sha256);
+            known = TRUE;
+          }
+      g_assert_true (known);
+      /* Dropped files are attachments, not inline parts. */
+      g_assert_null (hir_outgoing_attachment_get_content_id (attachment));
+    }
+}
+
+/* Tests */
+
+static void
+test_drop_on_composer (void)
+{
+  User sender = { 0 };
+  User recipient = { 0 };
+  g_autofree char *subject = g_strdup_printf ("Composer test: dropped files %u", g_random_int ());
+  TestFile files[2] = { { 0 } };
+  g_autofree char *dir = hir_test_make_tmpdir ("composer-files");
+  HirWindow *window;
+  HirComposer *composer;
+
+  set_undo_delay (0);
+  user_connect (&sender, "composer-from", "Composer Sender");
+  user_connect (&recipient, "composer-to", "Composer Recipient");
+  make_file (&files[0], dir, "quarterly report.pdf", 150 * 1024 + 7);
+  make_file (&files[1], dir, "données.bin", 64 * 1024 + 3);
+
+  window = open_window (&sender);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.compose", NULL);
+  composer = wait_for_composer ();
+  screenshot ("composer-empty");
+
+  /* Onto the fields area of the composer (at 0,0 without a window manager). */
+  drag_files_to (files, G_N_ELEMENTS (files), 400, 120);
+  g_assert_true (hir_test_wait_until (has_attachments, composer, TIMEOUT_MS));
+  check_attachments (composer, files, G_N_ELEMENTS (files));
+
+  set_entry_text (composer, "to", recipient.address);
+  set_entry_text (composer, "subject", subject);
+  screenshot ("composer-attachments");
+
+  send_composer (composer, hir_engine_get_outbox (sender.engine));
+  check_delivery (&recipient, subject, files, G_N_ELEMENTS (files));
+
+  close_window (window);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    test_file_clear (&files[i]);
+  user_clear (&recipient);
+  user_clear (&sender);
+}
+
+static void
+test_drop_on_window (void)
+{
+  User sender = { 0 };
+  User recipient = { 0 };
+  g_autofree char *subject = g_strdup_printf ("Composer test: dropped on the window %u", g_random_int ());
+  TestFile files[2] = { { 0 } };
+  g_autofree char *dir = hir_test_make_tmpdir ("composer-files");
+  HirWindow *window;
+  HirComposer *composer;
+
+  set_undo_delay (0);
+  user_connect (&sender, "composer-from", "Composer Sender");
+  user_connect (&recipient, "composer-to", "Composer Recipient");
+  make_file (&files[0], dir, "plan.odt", 40 * 1024 + 1);
+  make_file (&files[1], dir, "photo.raw", 300 * 1024 + 5);
+
+  window = open_window (&sender);
+  g_assert_null (find_composer ());
+  /* Onto the message list of the main window: a new message with the files. */
+  drag_files_to (files, G_N_ELEMENTS (files), 500, 300);
+  composer = wait_for_composer ();
+  g_assert_true (hir_test_wait_until (has_attachments, composer, TIMEOUT_MS));
+  check_attachments (composer, files, G_N_ELEMENTS (files));
+
+  set_entry_text (composer, "to", recipient.address);
+  set_entry_text (composer, "subject", subject);
+  send_composer (composer, hir_engine_get_outbox (sender.engine));
+  check_delivery (&recipient, subject, files, G_N_ELEMENTS (files));
+
+  close_window (window);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    test_file_clear (&files[i]);
+  user_clear (&recipient);
+  user_clear (&sender);
+}
+
+static gboolean
+undo_button_shown (gpointer data)
+{
+  return find_widget (data, is_button_labelled, "_Undo") != NULL;
+}
+
+static void
+test_undo_send (void)
+{
+  User sender = { 0 };
+  g_autofree char *subject = g_strdup_printf ("Composer test: undo %u", g_random_int ());
+  HirWindow *window;
+  HirComposer *composer;
+  Queued queued = { 0 };
+  GtkWidget *undo;
+  StateWait wait = { NULL, 0, HIR_OUTGOING_STATE_DRAFT };
+
+  /* Long enough that the test presses Undo well before it ends. */
+  set_undo_delay (30);
+  user_connect (&sender, "composer-undo", "Composer Undo");
+  window = open_window (&sender);
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.compose", NULL);
+  composer = wait_for_composer ();
+  set_entry_text (composer, "to", "nobody@example.test");
+  set_entry_text (composer, "subject", subject);
+  g_signal_connect (composer, "queued", G_CALLBACK (queued_cb), &queued);
+  gtk_widget_activate_action (GTK_WIDGET (composer), "composer.send", NULL);
+  g_assert_true (hir_test_wait_until (queued_done, &queued, TIMEOUT_MS));
+  g_assert_cmpuint (queued.delay, ==, 30);
+  g_assert_true (hir_test_wait_until (no_composer, NULL, TIMEOUT_MS));
+
+  /* "Sending…" with Undo in the main window. */
+  g_assert_true (hir_test_wait_until (undo_button_shown, window, TIMEOUT_MS));
+  screenshot ("window-undo-send");
+  undo = find_widget (GTK_WIDGET (window), is_button_labelled, "_Undo");
+  g_signal_emit_by_name (undo, "clicked");
+
+  /* The message is a draft again, in a composer, as it was. */
+  composer = wait_for_composer ();
+  g_assert_cmpstr (entry_text (composer, "subject"), ==, subject);
+  g_assert_cmpstr (entry_text (composer, "to"), ==, "nobody@example.test");
+  wait.outbox = hir_engine_get_outbox (sender.engine);
+  wait.id = queued.id;
+  g_assert_true (hir_test_wait_until (state_reached, &wait, TIMEOUT_MS));
+
+  gtk_window_destroy (GTK_WINDOW (composer));
+  close_window (window);
+  user_clear (&sender);
+}
+
+typedef struct
+{
+  HirWindow  *window;
+  const char *subject;
+  guint       position;
+} Lookup;
+
+static gboolean
+message_listed (gpointer data)
+{
+  Lookup *lookup = data;
+  GtkSingleSelection *selection = hir_window_get_message_selection (lookup->window);
+
+  if (selection == NULL)
+    return FALSE;
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (selection)); i++)
+    {
+      g_autoptr(HirMessage) message = g_list_model_get_item (G_LIST_MODEL (selection), i);
+
+      if (hir_message_get_loaded (message) &&
+          g_strcmp0 (hir_message_get_subject (message), lookup->subject) == 0)
+        {
+          lookup->position = i;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static gboolean
+reader_done (gpointer data)
+{
+  HirReader *reader = data;
+
+  return hir_reader_get_message (reader) != NULL && !hir_reader_get_loading (reader);
+}
+
+static void
+test_reply_headers (void)
+{
+  User user = { 0 };
+  g_autofree char *subject = g_strdup_printf ("Composer test: plans %u", g_random_int ());
+  g_autofree char *reply_subject = g_strdup_printf ("Re: %s", subject);
+  g_autofree char *path = NULL;
+  g_autofree char *eml = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *dir = hir_test_make_tmpdir ("composer-reply");
+  g_autoptr(GError) error = NULL;
+  HirWindow *window;
+  HirComposer *composer;
+  HirOutgoing *outgoing;
+  Lookup lookup = { NULL, subject, 0 };
+
+  user_connect (&user, "composer-reply", "Composer Reply");
+  path = g_build_filename (dir, "original.eml", NULL);
+  eml = g_strdup_printf ("From: Carol Example <carol@example.test>\n"
+                         "To: %s, Dave <dave@example.test>\n"
+                         "Cc: erin@example.test\n"
+                         "Subject: %s\n"
+                         "Date: Tue, 03 Nov 2026 10:00:00 +0100\n"
+                         "Message-ID: <plans-%u@example.test>\n"
+                         "MIME-Version: 1.0\n"
+                         "Content-Type: text/plain; charset=utf-8\n"
+                         "\n"
+                         "Shall we meet on Thursday?\n",
+                         user.address, subject, g_random_int ());
+  g_file_set_contents (path, eml, -1, &error);
+  g_assert_no_error (error);
+  uid = mailctl (&user, "append", "INBOX", path, NULL);
+  hir_engine_sync_account_async (user.engine, user.account, NULL, NULL, NULL);
+
+  window = open_window (&user);
+  lookup.window = window;
+  g_assert_true (hir_test_wait_until (message_listed, &lookup, TIMEOUT_MS));
+  gtk_single_selection_set_selected (hir_window_get_message_selection (window), lookup.position);
+  g_assert_true (hir_test_wait_until (reader_done, hir_window_get_reader (window), TIMEOUT_MS));
+
+  /* Reply all: the sender in To, everyone else but us in Cc (or To), "Re:" once. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "message.reply-all", NULL);
+  composer = wait_for_composer ();
+  screenshot ("composer-reply");
+  g_assert_nonnull (strstr (entry_text (composer, "to"), "carol@example.test"));
+  g_assert_nonnull (strstr (entry_text (composer, "subject"), reply_subject));
+  {
+    g_autofree char *everyone = g_strconcat (entry_text (composer, "to"), ",",
+                                             entry_text (composer, "cc"), NULL);
+
+    g_assert_nonnull (strstr (everyone, "dave@example.test"));
+    g_assert_nonnull (strstr (everyone, "erin@example.test"));
+    g_assert_null (strstr (everyone, user.address));
+  }
+  outgoing = hir_composer_get_outgoing (composer);
+  g_assert_nonnull (strstr (hir_outgoing_get_in_reply_to (outgoing), "plans-"));
+  g_assert_nonnull (strstr (hir_outgoing_get_references (outgoing), "plans-"));
+  gtk_window_destroy (GTK_WINDOW (composer));
+
+  close_window (window);
+  user_clear (&user);
+}
+
+static void
+test_size_warning (void)
+{
+  User user = { 0 };
+  TestFile file = { 0 };
+  g_autofree char *dir = hir_test_make_tmpdir ("composer-large");
+  HirComposer *composer;
+  GtkWidget *banner;
+  GSList files = { NULL, NULL };
+
+  user_connect (&user, "composer-large", "Composer Large");
+  make_file (&file, dir, "holiday video.mp4", 600 * 1024);
+
+  composer = hir_composer_new (NULL, user.engine, NULL);
+  gtk_window_present (GTK_WINDOW (composer));
+  g_assert_true (hir_test_wait_until (composer_shown, NULL, TIMEOUT_MS));
+  /* A server that takes 500 kB. */
+  hir_composer_set_size_limit (composer, 500 * 1000);
+  files.data = g_file_new_for_path (file.path);
+  hir_composer_add_files (composer, &files, FALSE, -1, -1);
+  g_object_unref (files.data);
+  set_entry_text (composer, "to", "someone@example.test");
+  set_entry_text (composer, "subject", "The holiday video");
+
+  banner = find_widget (GTK_WIDGET (composer), is_named, "banner");
+  g_assert_nonnull (banner);
+  while (!gtk_revealer_get_reveal_child (GTK_REVEALER (banner)))
+    g_main_context_iteration (NULL, TRUE);
+  screenshot ("composer-too-large");
+
+  gtk_widget_activate_action (GTK_WIDGET (composer), "composer.discard", NULL);
+  settle (200);
+  if (find_composer () != NULL)
+    gtk_window_destroy (GTK_WINDOW (composer));
+  test_file_clear (&file);
+  user_clear (&user);
+}
+
+static gboolean
+draft_saved (gpointer data)
+{
+  HirComposer *composer = data;
+
+  return hir_outgoing_get_id (hir_composer_get_outgoing (composer)) > 0 &&
+         !hir_composer_get_busy (composer);
+}
+
+static gboolean
+has_one_attachment (gpointer data)
+{
+  HirComposer *composer = data;
+
+  return g_list_model_get_n_items (hir_outgoing_get_attachments (hir_composer_get_outgoing (composer))) == 1 &&
+         !hir_composer_get_busy (composer);
+}
+
+static gboolean
+drafts_shown (gpointer data)
+{
+  HirFolder *folder = hir_window_get_folder (data);
+
+  return folder != NULL && hir_folder_get_role (folder) == HIR_FOLDER_ROLE_DRAFTS;
+}
+
+static gboolean
+is_message_list (GtkWidget     *widget,
+                 gconstpointer  data)
+{
+  return GTK_IS_LIST_VIEW (widget) && gtk_widget_has_css_class (widget, "message-list");
+}
+
+/* Typing in the body saves a draft a few seconds later; closing the window saves too;
+ * the draft, opened from the Drafts folder, comes back whole. */
+static void
+test_draft (void)
+{
+  User user = { 0 };
+  g_autofree char *subject = g_strdup_printf ("Composer test: a draft %u", g_random_int ());
+  g_autofree char *dir = hir_test_make_tmpdir ("composer-draft");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  TestFile file = { 0 };
+  GSList files = { NULL, NULL };
+  HirWindow *window;
+  HirComposer *composer;
+  HirOutgoing *outgoing;
+  GListModel *folders;
+  Lookup lookup = { NULL, NULL, 0 };
+  g_autoptr(GPtrArray) drafts = NULL;
+  HirOutgoing *draft = NULL;
+  g_autofree char *eml = NULL;
+  g_autofree char *eml_path = NULL;
+
+  user_connect (&user, "composer-draft", "Composer Draft");
+  make_file (&file, dir, "notes.txt", 2000);
+  window = open_window (&user);
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.compose", NULL);
+  composer = wait_for_composer ();
+  set_entry_text (composer, "to", "Frank <frank@example.test>");
+  set_entry_text (composer, "subject", subject);
+  files.data = g_file_new_for_path (file.path);
+  hir_composer_add_files (composer, &files, FALSE, -1, -1);
+  g_object_unref (files.data);
+  g_assert_true (hir_test_wait_until (has_one_attachment, composer, TIMEOUT_MS));
+
+  /* Type into the body as a user would: click in it, then keys. */
+  xdotool ("mousemove", "300", "400", "click", "1", NULL);
+  settle (200);
+  xdotool ("type", "--delay", "20", "Hello from the body", NULL);
+  settle (200);
+
+  /* Autosaved without asking. */
+  g_assert_true (hir_test_wait_until (draft_saved, composer, TIMEOUT_MS));
+  outgoing = hir_composer_get_outgoing (composer);
+  g_assert_cmpstr (hir_outgoing_get_subject (outgoing), ==, subject);
+
+  /* More typing, then close at once: closing saves it. */
+  xdotool ("type", "--delay", "20", ", and more", NULL);
+  settle (300);
+  gtk_window_close (GTK_WINDOW (composer));
+  g_assert_true (hir_test_wait_until (no_composer, NULL, TIMEOUT_MS));
+
+  /* The outbox has it. Its copy in the server's Drafts folder is the engine's to make
+   * (not yet: hir-outbox.c server_draft_start); until then the test puts one there,
+   * with the draft's Message-ID, which is what finds the local draft again. */
+  hir_outbox_list_drafts_async (hir_engine_get_outbox (user.engine), NULL, NULL, hir_test_async_cb, &result);
+  drafts = hir_outbox_list_drafts_finish (hir_engine_get_outbox (user.engine), hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  for (guint i = 0; i < drafts->len; i++)
+    if (g_strcmp0 (hir_outgoing_get_subject (g_ptr_array_index (drafts, i)), subject) == 0)
+      draft = g_ptr_array_index (drafts, i);
+  g_assert_nonnull (draft);
+  eml = g_strdup_printf ("From: %s\nTo: frank@example.test\nSubject: %s\nMessage-ID: %s\n"
+                         "Date: Tue, 03 Nov 2026 10:00:00 +0100\nMIME-Version: 1.0\n"
+                         "Content-Type: text/plain; charset=utf-8\n\nServer copy\n",
+                         user.address, subject, hir_outgoing_get_message_id (draft));
+  eml_path = g_build_filename (dir, "draft.eml", NULL);
+  g_file_set_contents (eml_path, eml, -1, &error);
+  g_assert_no_error (error);
+  g_free (mailctl (&user, "append", "Drafts", eml_path, "\\Draft", NULL));
+
+  /* Opening it in the Drafts folder opens a composer with the local draft, whole. */
+  hir_engine_sync_account_async (user.engine, user.account, NULL, hir_test_async_cb, &result);
+  hir_engine_sync_account_finish (user.engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  folders = hir_engine_get_folders (user.engine, user.account);
+  for (guint i = 0; i < g_list_model_get_n_items (folders); i++)
+    {
+      g_autoptr(HirFolder) folder = g_list_model_get_item (folders, i);
+
+      if (hir_folder_get_role (folder) == HIR_FOLDER_ROLE_DRAFTS)
+        hir_window_select_folder (window, folder);
+    }
+  g_assert_true (hir_test_wait_until (drafts_shown, window, TIMEOUT_MS));
+  lookup.window = window;
+  lookup.subject = subject;
+  g_assert_true (hir_test_wait_until (message_listed, &lookup, TIMEOUT_MS));
+  gtk_widget_activate_action (find_widget (GTK_WIDGET (window), is_message_list, NULL),
+                              "list.activate-item", "u", lookup.position);
+
+  composer = wait_for_composer ();
+  g_assert_true (hir_test_wait_until (has_one_attachment, composer, TIMEOUT_MS));
+  g_assert_cmpstr (entry_text (composer, "subject"), ==, subject);
+  g_assert_nonnull (strstr (entry_text (composer, "to"), "frank@example.test"));
+  outgoing = hir_composer_get_outgoing (composer);
+  g_assert_nonnull (strstr (hir_outgoing_get_text (outgoing), "Hello from the body, and more"));
+  screenshot ("composer-draft");
+
+  /* Discarding asks first, then deletes it. */
+  gtk_widget_activate_action (GTK_WIDGET (composer), "composer.discard", NULL);
+  gtk_window_destroy (GTK_WINDOW (composer));
+
+  close_window (window);
+  test_file_clear (&file);
+  user_clear (&user);
+}
+
+/* GTK 4.8 warns when an entry focused while an X drag holds the pointer never sees the
+ * focus leave (the drag's grab takes it): a GTK quirk, not ours. Everything else goes to
+ * the default writer, fatal as before. */
+static GLogWriterOutput
+log_writer_cb (GLogLevelFlags   log_level,
+               const GLogField *fields,
+               gsize            n_fields,
+               gpointer         user_data)
+{
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0 &&
+        strstr (fields[i].value, "did not receive a focus-out event") != NULL)
+      return G_LOG_WRITER_HANDLED;
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  /* The drags are X11's: GTK's Wayland backend would need a compositor. */
+  g_setenv ("GDK_BACKEND", "x11", TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  g_log_set_writer_func (log_writer_cb, NULL, NULL);
+
+  g_test_add_func ("/composer/drop-on-composer", test_drop_on_composer);
+  g_test_add_func ("/composer/drop-on-window", test_drop_on_window);
+  g_test_add_func ("/composer/undo-send", test_undo_send);
+  g_test_add_func ("/composer/reply-headers", test_reply_headers);
+  g_test_add_func ("/composer/size-warning", test_size_warning);
+  g_test_add_func ("/composer/draft", test_draft);
+
+  return g_test_run ();
+}
