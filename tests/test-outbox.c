@@ -607,10 +607,10 @@ test_undo (void)
  * local_recipient_maps is empty and Cyrus bounces unknown ones after LMTP — so the
  * refusal here is Postfix's own syntax check of a bad domain literal.) */
 static void
-test_rejected (void)
+rejected (HirAccountKind kind)
 {
-  g_autoptr(User) alice = user_new ("outbox-reject", HIR_ACCOUNT_KIND_IMAP);
-  g_autoptr(User) bob = user_new ("outbox-reject-to", HIR_ACCOUNT_KIND_IMAP);
+  g_autoptr(User) alice = user_new ("outbox-reject", kind);
+  g_autoptr(User) bob = user_new ("outbox-reject-to", kind);
   g_autoptr(HirOutgoing) outgoing = make_message (alice, "nosuchuser@[1.2.3]", "Lost");
   g_autoptr(HirOutgoing) loaded = NULL;
   g_autoptr(HirMessage) arrived = NULL;
@@ -624,8 +624,9 @@ test_rejected (void)
   wait_state (alice, id, HIR_OUTGOING_STATE_FAILED);
   g_assert_true (hir_outbox_get_state (outbox_of (alice), id, &state, &message));
   g_test_message ("refused: %s", message);
-  g_assert_nonnull (strstr (message, "nosuchuser@[1.2.3]"));
-  g_assert_nonnull (strstr (message, "501 5.1.3"));
+  g_assert_nonnull (strstr (message, kind == HIR_ACCOUNT_KIND_IMAP ? "501 5.1.3" : "nosuchuser@[1.2.3]"));
+  /* Nothing left behind in Drafts by the refused attempt. */
+  g_assert_true (drafts_show (alice, hir_outgoing_get_message_id (outgoing), NULL));
 
   hir_outbox_load_async (outbox_of (alice), id, NULL, hir_test_async_cb, &result);
   loaded = hir_outbox_load_finish (outbox_of (alice), hir_test_async_wait (&result), &error);
@@ -637,6 +638,18 @@ test_rejected (void)
   g_assert_cmpint (queue (alice, loaded, 0), ==, id);
   wait_state (alice, id, HIR_OUTGOING_STATE_SENT);
   arrived = wait_for_message (bob, HIR_FOLDER_ROLE_INBOX, hir_outgoing_get_message_id (loaded));
+}
+
+static void
+test_rejected_smtp (void)
+{
+  rejected (HIR_ACCOUNT_KIND_IMAP);
+}
+
+static void
+test_rejected_jmap (void)
+{
+  rejected (HIR_ACCOUNT_KIND_JMAP);
 }
 
 /* Unreachable: the message waits, QUEUED with the reason, and goes when the account's
@@ -893,6 +906,34 @@ test_crash_jmap (void)
     crash_at (HIR_ACCOUNT_KIND_JMAP, steps[i]);
 }
 
+/* Over the server's advertised limit (Cyrus: 10 MiB of attachments per message): FAILED
+ * at once with the limit in the message, nothing uploaded. */
+static void
+test_too_big_jmap (void)
+{
+  g_autoptr(User) alice = user_new ("outbox-big", HIR_ACCOUNT_KIND_JMAP);
+  g_autoptr(HirOutgoing) outgoing = make_message (alice, "bob@example.test", "Too big");
+  g_autoptr(GBytes) data = random_bytes (10 * 1024 * 1024 + 1);
+  g_autoptr(HirOutgoingAttachment) attachment = hir_outgoing_attachment_new ("big.bin", NULL, data);
+  const char *message = NULL;
+  HirOutgoingState state;
+  gint64 id;
+
+  hir_outgoing_add_attachment (outgoing, attachment);
+  id = queue (alice, outgoing, 0);
+  wait_state (alice, id, HIR_OUTGOING_STATE_FAILED);
+  g_assert_true (hir_outbox_get_state (outbox_of (alice), id, &state, &message));
+  g_test_message ("%s", message);
+  g_assert_nonnull (strstr (message, "10485760"));
+}
+
+/* JMAP: the server is away (a closed port for the session URL), then back. */
+static void
+test_offline_jmap (void)
+{
+  offline_and_back (HIR_ACCOUNT_KIND_JMAP);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -908,8 +949,11 @@ main (int   argc,
   g_test_add_func ("/outbox/server-draft-jmap", test_server_draft_jmap);
   g_test_add_func ("/outbox/server-draft-imap", test_server_draft_imap);
   g_test_add_func ("/outbox/undo", test_undo);
-  g_test_add_func ("/outbox/rejected", test_rejected);
+  g_test_add_func ("/outbox/rejected-smtp", test_rejected_smtp);
+  g_test_add_func ("/outbox/rejected-jmap", test_rejected_jmap);
   g_test_add_func ("/outbox/offline-smtp", test_offline_smtp);
+  g_test_add_func ("/outbox/offline-jmap", test_offline_jmap);
+  g_test_add_func ("/outbox/too-big-jmap", test_too_big_jmap);
   g_test_add_func ("/outbox/crash-smtp", test_crash_smtp);
   g_test_add_func ("/outbox/crash-jmap", test_crash_jmap);
 

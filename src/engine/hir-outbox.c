@@ -125,6 +125,7 @@ typedef struct
   GBytes *mime;
   char *remote_ref;
   GPtrArray *attachments;   /* AttRow, or NULL when not loaded */
+  gint64 attachments_size;  /* loaded with the MIME */
 } Row;
 
 static void
@@ -404,6 +405,15 @@ db_load_row (sqlite3     *db,
         row->mime = column_bytes (stmt, 18);
     }
   sqlite3_finalize (stmt);
+  if (row != NULL && with_mime &&
+      sqlite3_prepare_v2 (db, "SELECT IFNULL (SUM (length (data)), 0) FROM outgoing_attachments "
+                              "WHERE outgoing_id = ?1", -1, &stmt, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (stmt, 1, id);
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        row->attachments_size = sqlite3_column_int64 (stmt, 0);
+      sqlite3_finalize (stmt);
+    }
   if (rc == SQLITE_DONE)
     {
       g_set_error (error, HIR_ERROR, HIR_ERROR_NOT_FOUND, "No message %" G_GINT64_FORMAT
@@ -1760,7 +1770,13 @@ send_failed (SendOp *op,
   if (error_is_temporary (error))
     record_outcome (op, keep_step, HIR_OUTGOING_STATE_QUEUED, error->message);
   else
-    record_outcome (op, keep_step, HIR_OUTGOING_STATE_FAILED, error->message);
+    {
+      /* Refused for good: the copy imported into Drafts for sending is of no use (a
+       * corrected message is imported anew). */
+      if (op->jmap != NULL && op->row->remote_ref != NULL)
+        server_draft_remove (op->self, op->row->account_id, op->row->remote_ref);
+      record_outcome (op, keep_step, HIR_OUTGOING_STATE_FAILED, error->message);
+    }
 }
 
 static void
@@ -2119,10 +2135,19 @@ jmap_submit_cb (GObject      *object,
        * unless it says it is its own trouble. */
       gboolean temporary = g_str_equal (type, "serverFail") || g_str_equal (type, "rateLimit") ||
                            g_str_equal (type, "serverUnavailable");
+      g_autoptr(GString) text = g_string_new ("The server did not send the message: ");
+      JsonNode *invalid = json_object_get_member (set_error, "invalidRecipients");
 
-      send_failed (op, g_error_new (HIR_ERROR, temporary ? HIR_ERROR_UNREACHABLE : HIR_ERROR_SERVER,
-                                    "The server did not send the message: %s%s%s", type,
-                                    description ? ": " : "", description ? description : ""));
+      g_string_append (text, type);
+      if (description != NULL)
+        g_string_append_printf (text, ": %s", description);
+      /* Which addresses, so the user knows what to fix. */
+      if (invalid != NULL && JSON_NODE_HOLDS_ARRAY (invalid))
+        for (guint i = 0; i < json_array_get_length (json_node_get_array (invalid)); i++)
+          g_string_append_printf (text, "%s%s", i == 0 ? ": " : ", ",
+                                  json_array_get_string_element (json_node_get_array (invalid), i));
+      send_failed (op, g_error_new_literal (HIR_ERROR, temporary ? HIR_ERROR_UNREACHABLE
+                                                                 : HIR_ERROR_SERVER, text->str));
       return;
     }
   mark_step (op, STEP_SUBMITTED, HIR_OUTGOING_STATE_SENDING, NULL, jmap_submitted);
@@ -2342,48 +2367,77 @@ jmap_resume (SendOp *op)
     mark_step (op, STEP_UPLOADING, HIR_OUTGOING_STATE_SENDING, NULL, jmap_upload);
 }
 
-/* The session's limits, checked before anything is uploaded: a message too big FAILS at
- * once with the server's figure instead of after a long upload. */
+/* The SIZE argument of a submission capability ("size" for Cyrus, "SIZE" in RFC 8621's
+ * example), or 0. */
+static gint64
+submission_size_limit (JsonObject *submission)
+{
+  JsonNode *node;
+  JsonObject *extensions;
+  GList *members;
+  gint64 limit = 0;
+
+  if (submission == NULL || !json_object_has_member (submission, "submissionExtensions"))
+    return 0;
+  node = json_object_get_member (submission, "submissionExtensions");
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return 0;
+  extensions = json_node_get_object (node);
+  members = json_object_get_members (extensions);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *args = json_object_get_member (extensions, l->data);
+
+      if (g_ascii_strcasecmp (l->data, "size") == 0 && JSON_NODE_HOLDS_ARRAY (args) &&
+          json_array_get_length (json_node_get_array (args)) > 0)
+        {
+          const char *text = json_array_get_string_element (json_node_get_array (args), 0);
+
+          limit = text != NULL ? g_ascii_strtoll (text, NULL, 10) : 0;
+        }
+    }
+  g_list_free (members);
+  return limit;
+}
+
+/* The server's limits, checked before anything is uploaded: a message too big FAILS at
+ * once, with the server's figure, instead of after a long upload. */
 static gboolean
 jmap_check_size (SendOp  *op,
                  GError **error)
 {
-  gsize size = g_bytes_get_size (op->row->mime);
+  gint64 size = g_bytes_get_size (op->row->mime);
   JsonObject *core = hir_jmap_client_get_capability (op->jmap, JMAP_CORE);
-  JsonObject *submission = hir_jmap_client_get_capability (op->jmap, JMAP_SUBMISSION);
-  gint64 limit = 0;
+  JsonObject *mail = hir_jmap_client_get_account_capability (op->jmap, JMAP_MAIL);
+  gint64 upload = core != NULL ? json_object_get_int_member_with_default (core, "maxSizeUpload", 0) : 0;
+  gint64 attachments = mail != NULL
+    ? json_object_get_int_member_with_default (mail, "maxSizeAttachmentsPerEmail", 0) : 0;
+  gint64 submission = submission_size_limit (hir_jmap_client_get_account_capability (op->jmap,
+                                                                                     JMAP_SUBMISSION));
 
-  if (core != NULL)
-    limit = json_object_get_int_member_with_default (core, "maxSizeUpload", 0);
-  if (limit > 0 && (gint64) size > limit)
+  if (submission == 0)
+    submission = submission_size_limit (hir_jmap_client_get_capability (op->jmap, JMAP_SUBMISSION));
+  if (upload > 0 && size > upload)
     {
       g_set_error (error, HIR_ERROR, HIR_ERROR_SERVER,
-                   "The message is too big for the server: %" G_GSIZE_FORMAT " bytes, it "
-                   "accepts at most %" G_GINT64_FORMAT, size, limit);
+                   "The message is too big for the server: %" G_GINT64_FORMAT " bytes, it "
+                   "takes uploads of at most %" G_GINT64_FORMAT, size, upload);
       return FALSE;
     }
-  if (submission != NULL && json_object_has_member (submission, "submissionExtensions"))
+  if (attachments > 0 && op->row->attachments_size > attachments)
     {
-      JsonNode *ext_node = json_object_get_member (submission, "submissionExtensions");
-      JsonObject *ext = JSON_NODE_HOLDS_OBJECT (ext_node) ? json_node_get_object (ext_node) : NULL;
-      JsonArray *size_args = NULL;
-
-      if (ext != NULL && json_object_has_member (ext, "SIZE") &&
-          JSON_NODE_HOLDS_ARRAY (json_object_get_member (ext, "SIZE")))
-        size_args = json_object_get_array_member (ext, "SIZE");
-      if (size_args != NULL && json_array_get_length (size_args) > 0)
-        {
-          const char *text = json_array_get_string_element (size_args, 0);
-          gint64 max = text != NULL ? g_ascii_strtoll (text, NULL, 10) : 0;
-
-          if (max > 0 && (gint64) size > max)
-            {
-              g_set_error (error, HIR_ERROR, HIR_ERROR_SERVER,
-                           "The message is too big for the server: %" G_GSIZE_FORMAT
-                           " bytes, it sends at most %" G_GINT64_FORMAT, size, max);
-              return FALSE;
-            }
-        }
+      g_set_error (error, HIR_ERROR, HIR_ERROR_SERVER,
+                   "The attachments are too big for the server: %" G_GINT64_FORMAT " bytes, "
+                   "it takes at most %" G_GINT64_FORMAT " per message",
+                   op->row->attachments_size, attachments);
+      return FALSE;
+    }
+  if (submission > 0 && size > submission)
+    {
+      g_set_error (error, HIR_ERROR, HIR_ERROR_SERVER,
+                   "The message is too big for the server: %" G_GINT64_FORMAT " bytes, it "
+                   "sends at most %" G_GINT64_FORMAT, size, submission);
+      return FALSE;
     }
   return TRUE;
 }

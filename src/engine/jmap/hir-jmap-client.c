@@ -38,6 +38,7 @@ struct _HirJmapClient
   char *download_url;
   char *upload_url;
   JsonObject *capabilities;
+  JsonObject *account_capabilities;
   char *event_source_url;
   char *account_id;
   char *session_state;
@@ -74,6 +75,7 @@ hir_jmap_client_finalize (GObject *object)
   g_clear_pointer (&self->download_url, g_free);
   g_clear_pointer (&self->upload_url, g_free);
   g_clear_pointer (&self->capabilities, json_object_unref);
+  g_clear_pointer (&self->account_capabilities, json_object_unref);
   g_clear_pointer (&self->event_source_url, g_free);
   g_clear_pointer (&self->account_id, g_free);
   g_clear_pointer (&self->session_state, g_free);
@@ -649,6 +651,20 @@ parse_session (HirJmapClient  *self,
   g_clear_pointer (&self->capabilities, json_object_unref);
   if (capabilities != NULL)
     self->capabilities = json_object_ref (capabilities);
+  g_clear_pointer (&self->account_capabilities, json_object_unref);
+  {
+    JsonObject *accounts = json_object_has_member (session, "accounts") &&
+                           JSON_NODE_HOLDS_OBJECT (json_object_get_member (session, "accounts"))
+      ? json_object_get_object_member (session, "accounts") : NULL;
+    JsonObject *account = accounts != NULL && json_object_has_member (accounts, account_id) &&
+                          JSON_NODE_HOLDS_OBJECT (json_object_get_member (accounts, account_id))
+      ? json_object_get_object_member (accounts, account_id) : NULL;
+
+    if (account != NULL && json_object_has_member (account, "accountCapabilities") &&
+        JSON_NODE_HOLDS_OBJECT (json_object_get_member (account, "accountCapabilities")))
+      self->account_capabilities =
+        json_object_ref (json_object_get_object_member (account, "accountCapabilities"));
+  }
   core = capabilities && json_object_has_member (capabilities, JMAP_CORE)
     ? json_object_get_object_member (capabilities, JMAP_CORE) : NULL;
   if (core != NULL)
@@ -1133,6 +1149,19 @@ hir_jmap_client_get_capability (HirJmapClient *self,
   if (self->capabilities == NULL || !json_object_has_member (self->capabilities, uri))
     return NULL;
   return json_object_get_object_member (self->capabilities, uri);
+}
+
+JsonObject *
+hir_jmap_client_get_account_capability (HirJmapClient *self,
+                                        const char    *uri)
+{
+  g_return_val_if_fail (HIR_IS_JMAP_CLIENT (self), NULL);
+
+  if (self->account_capabilities == NULL ||
+      !json_object_has_member (self->account_capabilities, uri) ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (self->account_capabilities, uri)))
+    return NULL;
+  return json_object_get_object_member (self->account_capabilities, uri);
 }
 
 static void

@@ -85,6 +85,10 @@ char          *hir_jmap_client_upload_finish          (HirJmapClient        *sel
  * (before connecting, or not offered). Borrowed. */
 JsonObject    *hir_jmap_client_get_capability         (HirJmapClient        *self,
                                                        const char           *uri);
+/* The primary mail account's own capability object for @uri (accountCapabilities: where
+ * the mail and submission limits are), or NULL. Borrowed. */
+JsonObject    *hir_jmap_client_get_account_capability (HirJmapClient        *self,
+                                                       const char           *uri);
 
 /* Opens an EventSource stream at @url (the session's, or a replacement). Anything but a
  * 200 text/event-stream answer (Cyrus answers 204) is HIR_ERROR_SERVER. */
