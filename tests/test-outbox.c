@@ -349,6 +349,19 @@ assert_attachments (User       *user,
 }
 
 static void
+record_state_cb (HirOutbox        *outbox,
+                 gint64            id,
+                 HirOutgoingState  state,
+                 const char       *error_message,
+                 GArray           *states)
+{
+  int value = state;
+
+  g_assert_null (error_message);
+  g_array_append_val (states, value);
+}
+
+static void
 send_and_check (HirAccountKind kind)
 {
   g_autoptr(User) alice = user_new ("outbox-from", kind);
@@ -356,13 +369,21 @@ send_and_check (HirAccountKind kind)
   g_autoptr(HirOutgoing) outgoing = make_message (alice, bob->address, "Figures for Q3 — résumé");
   g_autoptr(HirMessage) received = NULL;
   g_autoptr(HirMessage) sent = NULL;
+  g_autoptr(GArray) states = g_array_new (FALSE, FALSE, sizeof (int));
   GListModel *attachments;
   gint64 id;
 
   add_two_attachments (outgoing);
   attachments = hir_outgoing_get_attachments (outgoing);
+  g_signal_connect (outbox_of (alice), "state-changed", G_CALLBACK (record_state_cb), states);
   id = queue (alice, outgoing, 0);
   wait_state (alice, id, HIR_OUTGOING_STATE_SENT);
+  g_signal_handlers_disconnect_by_data (outbox_of (alice), states);
+  /* Each state once, in order, and only for this message. */
+  g_assert_cmpuint (states->len, ==, 3);
+  g_assert_cmpint (g_array_index (states, int, 0), ==, HIR_OUTGOING_STATE_QUEUED);
+  g_assert_cmpint (g_array_index (states, int, 1), ==, HIR_OUTGOING_STATE_SENDING);
+  g_assert_cmpint (g_array_index (states, int, 2), ==, HIR_OUTGOING_STATE_SENT);
 
   received = wait_for_message (bob, HIR_FOLDER_ROLE_INBOX, hir_outgoing_get_message_id (outgoing));
   g_assert_cmpstr (hir_message_get_subject (received), ==, "Figures for Q3 — résumé");
@@ -580,6 +601,18 @@ test_undo (void)
   id = queue (alice, first, 2);
   g_assert_true (hir_outbox_get_state (outbox_of (alice), id, &state, NULL));
   g_assert_cmpint (state, ==, HIR_OUTGOING_STATE_QUEUED);
+  hir_outbox_list_async (outbox_of (alice), NULL, hir_test_async_cb, &result);
+  {
+    g_autoptr(GPtrArray) waiting = hir_outbox_list_finish (outbox_of (alice),
+                                                           hir_test_async_wait (&result), &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (waiting->len, ==, 1);
+    g_assert_cmpint (hir_outgoing_get_id (g_ptr_array_index (waiting, 0)), ==, id);
+    g_assert_cmpint (hir_outgoing_get_send_at (g_ptr_array_index (waiting, 0)), >,
+                     g_get_real_time () / G_USEC_PER_SEC);
+  }
+  g_clear_object (&result);
   hir_outbox_cancel_async (outbox_of (alice), id, NULL, hir_test_async_cb, &result);
   back = hir_outbox_cancel_finish (outbox_of (alice), hir_test_async_wait (&result), &error);
   g_assert_no_error (error);

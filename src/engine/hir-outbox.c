@@ -331,6 +331,10 @@ typedef struct
   char *draft_remote_id;
   /* cancel: refuse once a byte may have gone */
   gboolean only_if_not_started;
+  /* set_step: only while the message is still to be sent (not undone or saved back as
+   * a draft meanwhile); @undone says it was not */
+  gboolean guard_sendable;
+  gboolean undone;
 } Job;
 
 static void
@@ -635,6 +639,22 @@ job_set_step (sqlite3  *db,
       if (step_started (old->step))
         {
           g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, "The message is already being sent");
+          return FALSE;
+        }
+    }
+
+  if (job->guard_sendable)
+    {
+      g_autoptr(Row) old = db_load_row (db, job->id, FALSE, FALSE, error);
+
+      if (old == NULL)
+        return FALSE;
+      if (old->state != HIR_OUTGOING_STATE_QUEUED && old->state != HIR_OUTGOING_STATE_SENDING &&
+          old->state != HIR_OUTGOING_STATE_FAILED)
+        {
+          job->undone = TRUE;
+          job->state = old->state;
+          g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, "The message was taken back");
           return FALSE;
         }
     }
@@ -1619,11 +1639,27 @@ mark_cb (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   MarkCall *call = g_object_get_data (G_OBJECT (task), "hir-mark");
+  Job *job = g_task_get_task_data (task);
   SendOp *op = call->op;
   g_autoptr(GError) error = NULL;
 
+  g_task_return_boolean (task, TRUE);
   if (!hir_store_run_finish (HIR_STORE (object), result, &error))
     {
+      if (job->undone)
+        {
+          /* Undo or a draft save got to the store first: nothing went out, nothing
+           * will. */
+          HirOutbox *self = op->self;
+
+          if (self->sending_id == op->id)
+            self->sending_id = 0;
+          set_entry_state (self, op->id, job->state, NULL);
+          if (!op_dead (op))
+            pump (self);
+          send_op_free (op);
+          return;
+        }
       /* Nothing is safe to do when the marker cannot be written: stop and wait. */
       send_failed (op, g_steal_pointer (&error));
       return;
@@ -1632,7 +1668,6 @@ mark_cb (GObject      *object,
   op->row->step = g_strdup (call->step);
   if (op->self->step_hook != NULL)
     op->self->step_hook (op->id, call->step, op->self->step_hook_data);
-  g_task_return_boolean (task, TRUE);
   if (op_dead (op))
     {
       send_done (op, HIR_OUTGOING_STATE_QUEUED, NULL);
@@ -1668,6 +1703,9 @@ mark_step (SendOp           *op,
       job->set_remote_ref = TRUE;
       job->remote_ref = g_strdup (remote_ref);
     }
+  /* The first byte may follow this marker: it must not overrule an undo. */
+  job->guard_sendable = g_strcmp0 (step, STEP_UPLOADING) == 0 &&
+                        (op->row->step == NULL || g_strcmp0 (op->row->step, STEP_QUEUED) == 0);
   call->op = op;
   call->next = next;
   call->step = g_strdup (step);

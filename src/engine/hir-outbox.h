@@ -30,6 +30,19 @@ G_DECLARE_FINAL_TYPE (HirOutbox, hir_outbox, HIR, OUTBOX, GObject)
  * recipient, too big): error-message has the server's text and the message can be
  * loaded, changed and queued again, or retried as it is.
  *
+ * Exactly once, and what is left: a step marker is committed before each step (queued,
+ * uploading, submitted, filing, filed) and a restart resumes from it. JMAP resumes are
+ * checked against the server (the copy made in Drafts, its EmailSubmissions, Sent), and
+ * filing in Sent over IMAP searches Sent for the Message-ID before APPEND. SMTP has one
+ * window no client can close: the server's 250 to DATA arrived but the "submitted"
+ * marker was not yet committed (a crash in between, or a connection lost while the 250
+ * travels). The marker is written immediately after the 250, so the window is one SQLite
+ * commit wide; a crash inside it sends the message again, with the same Message-ID
+ * (which lets the recipient's client fold the two).
+ *
+ * Bcc recipients get the message through the envelope only: the bytes sent, and the
+ * copy filed in Sent, carry no Bcc header. Drafts keep it.
+ *
  * Signals (on the main context the engine was opened from):
  *   state-changed (gint64 id, HirOutgoingState state, const char *error_message)
  *     error_message is NULL unless state is FAILED, or QUEUED after a temporary failure
