@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "hir-application.h"
+#include "hir-preferences-window.h"
 #include "hir-window.h"
 
 struct _HirApplication
@@ -161,8 +162,22 @@ quit_action (GSimpleAction *action,
   g_application_quit (G_APPLICATION (self));
 }
 
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  HirApplication *self = user_data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (self->engine == NULL)
+    return;
+  gtk_window_present (GTK_WINDOW (hir_preferences_window_new (window, self->engine)));
+}
+
 static const GActionEntry app_actions[] = {
   { "about", about_action },
+  { "preferences", preferences_action },
   { "quit", quit_action },
 };
 
@@ -201,6 +216,8 @@ hir_application_init (HirApplication *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences",
+                                         (const char *[]) { "<Control>comma", NULL });
 }
 
 HirApplication *

@@ -7,6 +7,10 @@
 
 #include <glib/gi18n.h>
 
+#include "hir-account-assistant.h"
+#include "hir-account-preferences.h"
+#include "hir-certificate.h"
+#include "hir-certificate-dialog.h"
 #include "hir-compose-controller.h"
 #include "hir-folder-row.h"
 #include "hir-message-row.h"
@@ -48,6 +52,7 @@ struct _HirWindow
   GtkRevealer          *banner;
   GtkLabel             *banner_label;
   GtkButton            *banner_password_button;
+  GtkButton            *banner_certificate_button;
   HirReader            *reader;
   GtkWidget            *read_button;
 };
@@ -125,6 +130,8 @@ update_account_status (HirWindow *self)
     }
   gtk_widget_set_visible (GTK_WIDGET (self->banner_password_button),
                           status == HIR_ACCOUNT_STATUS_AUTH_FAILED);
+  gtk_widget_set_visible (GTK_WIDGET (self->banner_certificate_button),
+                          status == HIR_ACCOUNT_STATUS_CERTIFICATE_UNTRUSTED);
   gtk_revealer_set_reveal_child (self->banner, show);
 
   gtk_spinner_set_spinning (self->sync_spinner, hir_account_get_syncing (self->account));
@@ -918,6 +925,104 @@ hir_window_set_property (GObject      *object,
     }
 }
 
+/* Account setup and certificates */
+
+static void
+add_account_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+
+  gtk_window_present (GTK_WINDOW (hir_account_assistant_new (GTK_WINDOW (self), self->engine)));
+}
+
+static void
+certificate_response_cb (HirCertificateDialog *dialog,
+                         const char           *response,
+                         HirWindow            *self)
+{
+  HirAccount *account = g_object_get_data (G_OBJECT (dialog), "hir-account");
+  g_autoptr(GError) error = NULL;
+
+  if (!g_str_equal (response, "trust") || account == NULL)
+    return;
+  /* Exactly this certificate, saved with the account; a different one asks again. */
+  hir_account_set_trusted_certificate (account, hir_certificate_dialog_get_fingerprint (dialog));
+  if (!hir_account_preferences_save_accounts (self->engine, &error))
+    {
+      show_toast (self, error->message);
+      return;
+    }
+  gtk_revealer_set_reveal_child (self->banner, FALSE);
+  hir_engine_sync_account_async (self->engine, account, NULL, sync_done_cb, NULL);
+}
+
+static void
+certificate_fetched_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(HirWindow) self = user_data;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GError) error = NULL;
+  GTlsCertificateFlags errors = 0;
+  HirCertificateDialog *dialog;
+  const char *host = g_object_get_data (G_OBJECT (self), "hir-certificate-host");
+
+  certificate = hir_certificate_fetch_finish (result, &errors, &error);
+  if (certificate == NULL)
+    {
+      show_toast (self, error->message);
+      return;
+    }
+  if (self->account == NULL)
+    return;
+  dialog = hir_certificate_dialog_new (GTK_WINDOW (self), certificate, errors, host);
+  g_object_set_data_full (G_OBJECT (dialog), "hir-account", g_object_ref (self->account),
+                          g_object_unref);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (certificate_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+show_certificate_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+  g_autofree char *host = NULL;
+  guint port;
+  HirCertificateProtocol protocol = HIR_CERTIFICATE_PROTOCOL_IMAP;
+  HirSecurity security;
+
+  if (self->account == NULL)
+    return;
+  if (hir_account_get_kind (self->account) == HIR_ACCOUNT_KIND_JMAP)
+    {
+      g_autoptr(GUri) uri = g_uri_parse (hir_account_get_jmap_url (self->account),
+                                         G_URI_FLAGS_NONE, NULL);
+
+      if (uri == NULL || g_uri_get_host (uri) == NULL)
+        return;
+      host = g_strdup (g_uri_get_host (uri));
+      port = g_uri_get_port (uri) > 0 ? (guint) g_uri_get_port (uri) : 443;
+      protocol = HIR_CERTIFICATE_PROTOCOL_HTTPS;
+      security = HIR_SECURITY_TLS;
+    }
+  else
+    {
+      host = g_strdup (hir_account_get_imap_host (self->account));
+      port = hir_account_get_imap_port (self->account);
+      security = hir_account_get_imap_security (self->account);
+    }
+  /* The dialog names where the certificate came from. */
+  g_object_set_data_full (G_OBJECT (self), "hir-certificate-host",
+                          g_strdup_printf ("%s:%u", host, port), g_free);
+  hir_certificate_fetch_async (host, port, protocol, security, NULL, certificate_fetched_cb,
+                               g_object_ref (self));
+}
+
 static void
 hir_window_class_init (HirWindowClass *klass)
 {
@@ -961,6 +1066,7 @@ hir_window_class_init (HirWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HirWindow, banner);
   gtk_widget_class_bind_template_child (widget_class, HirWindow, banner_label);
   gtk_widget_class_bind_template_child (widget_class, HirWindow, banner_password_button);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, banner_certificate_button);
   gtk_widget_class_bind_template_child (widget_class, HirWindow, reader);
   gtk_widget_class_bind_template_child (widget_class, HirWindow, read_button);
   gtk_widget_class_bind_template_callback (widget_class, folder_activated_cb);
@@ -974,6 +1080,8 @@ hir_window_class_init (HirWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.retry", NULL, retry_action);
   gtk_widget_class_install_action (widget_class, "win.enter-password", NULL, enter_password_action);
+  gtk_widget_class_install_action (widget_class, "win.show-certificate", NULL, show_certificate_action);
+  gtk_widget_class_install_action (widget_class, "win.add-account", NULL, add_account_action);
 
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search", NULL);
