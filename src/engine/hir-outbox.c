@@ -335,6 +335,7 @@ typedef struct
    * a draft meanwhile); @undone says it was not */
   gboolean guard_sendable;
   gboolean undone;
+  gboolean prune;           /* list: also forget old sent messages */
 } Job;
 
 static void
@@ -570,6 +571,14 @@ job_list (sqlite3  *db,
   sqlite3_stmt *stmt = NULL;
   int rc;
 
+  /* Sent messages are kept a week (the UI may show what went), then forgotten: the
+   * copy in Sent is the record. */
+  if (job->prune &&
+      sqlite3_exec (db, "DELETE FROM outgoing WHERE state = 3 AND "
+                        "updated < CAST (strftime ('%s', 'now') AS INTEGER) - 7 * 86400",
+                    NULL, NULL, NULL) != SQLITE_OK)
+    return sql_error (db, error);
+
   if (sqlite3_prepare_v2 (db, job->drafts
                           ? "SELECT " ROW_COLUMNS " FROM outgoing WHERE state = 0 AND "
                             "(?1 IS NULL OR account_id = ?1) ORDER BY updated DESC, id DESC"
@@ -649,8 +658,11 @@ job_set_step (sqlite3  *db,
 
       if (old == NULL)
         return FALSE;
-      if (old->state != HIR_OUTGOING_STATE_QUEUED && old->state != HIR_OUTGOING_STATE_SENDING &&
-          old->state != HIR_OUTGOING_STATE_FAILED)
+      /* Taken back, or claimed by another process on the same profile (the GUI and the
+       * command line may both run an outbox): the marker is the claim, and the store's
+       * write lock makes it exclusive. */
+      if ((old->state != HIR_OUTGOING_STATE_QUEUED && old->state != HIR_OUTGOING_STATE_SENDING &&
+           old->state != HIR_OUTGOING_STATE_FAILED) || step_started (old->step))
         {
           job->undone = TRUE;
           job->state = old->state;
@@ -891,6 +903,7 @@ load_queue (HirOutbox *self)
   Job *job = g_new0 (Job, 1);
 
   self->loading = TRUE;
+  job->prune = TRUE;
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   hir_store_run_async (self->store, job_list, job, self->cancellable, load_queue_cb, task);
 }
