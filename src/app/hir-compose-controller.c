@@ -150,23 +150,24 @@ queued_cb (HirComposeController *self,
 {
   AdwToast *toast;
   gint64 *key = g_new (gint64, 1);
+  gint64 *toast_key;
 
   *key = id;
   g_hash_table_replace (self->subjects, key,
                         g_strdup (hir_outgoing_get_subject (hir_composer_get_outgoing (composer))));
 
   toast = adw_toast_new (_("Sending…"));
+  toast_key = g_new (gint64, 1);
+  *toast_key = id;
+  /* Gone once the message is sent or refused, whichever comes first. */
+  g_hash_table_replace (self->sending_toasts, toast_key, g_object_ref (toast));
   if (delay > 0)
     {
-      gint64 *toast_key = g_new (gint64, 1);
-
-      *toast_key = id;
       adw_toast_set_button_label (toast, _("_Undo"));
       adw_toast_set_timeout (toast, delay);
       adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
       g_object_set_data (G_OBJECT (toast), "hir-id", GSIZE_TO_POINTER (id));
       g_signal_connect_object (toast, "button-clicked", G_CALLBACK (undo_clicked_cb), self, 0);
-      g_hash_table_replace (self->sending_toasts, toast_key, g_object_ref (toast));
     }
   if (self->toasts != NULL)
     adw_toast_overlay_add_toast (self->toasts, toast);
@@ -174,16 +175,25 @@ queued_cb (HirComposeController *self,
     g_object_unref (toast);
 }
 
+typedef struct
+{
+  HirComposeController *self;
+  char                 *error_message;
+} FailedEdit;
+
 static void
 failed_loaded_cb (GObject      *object,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
-  g_autoptr(HirComposeController) self = user_data;
+  FailedEdit *edit = user_data;
+  g_autoptr(HirComposeController) self = edit->self;
+  g_autofree char *message = edit->error_message;
   g_autoptr(HirOutgoing) outgoing = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
   HirComposer *composer;
+
+  g_free (edit);
 
   outgoing = hir_outbox_cancel_finish (HIR_OUTBOX (object), result, &error);
   if (outgoing == NULL)
@@ -193,7 +203,9 @@ failed_loaded_cb (GObject      *object,
       show_toast (self, text);
       return;
     }
-  message = g_strdup (hir_outgoing_get_error_message (outgoing));
+  /* Taken back as a draft, it no longer carries the error: the toast's words are kept. */
+  if (message == NULL)
+    message = g_strdup (hir_outgoing_get_error_message (outgoing));
   composer = hir_compose_controller_open (self, outgoing);
   if (message != NULL)
     hir_composer_show_error (composer, message);
@@ -205,9 +217,12 @@ edit_failed_cb (AdwToast             *toast,
                 HirComposeController *self)
 {
   gint64 id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (toast), "hir-id"));
+  FailedEdit *edit = g_new0 (FailedEdit, 1);
 
+  edit->self = g_object_ref (self);
+  edit->error_message = g_strdup (g_object_get_data (G_OBJECT (toast), "hir-error"));
   /* Taken back as a draft, so that what the user changes is what gets sent. */
-  hir_outbox_cancel_async (self->outbox, id, NULL, failed_loaded_cb, g_object_ref (self));
+  hir_outbox_cancel_async (self->outbox, id, NULL, failed_loaded_cb, edit);
 }
 
 static void
@@ -241,6 +256,7 @@ state_changed_cb (HirComposeController *self,
       adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
       adw_toast_set_button_label (toast, _("_Edit"));
       g_object_set_data (G_OBJECT (toast), "hir-id", GSIZE_TO_POINTER (id));
+      g_object_set_data_full (G_OBJECT (toast), "hir-error", g_strdup (error_message), g_free);
       g_signal_connect_object (toast, "button-clicked", G_CALLBACK (edit_failed_cb), self, 0);
       if (self->toasts != NULL)
         adw_toast_overlay_add_toast (self->toasts, toast);

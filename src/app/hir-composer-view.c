@@ -55,7 +55,13 @@ static const char content_script[] =
   "  });"
   "  var text = box.innerText;"
   "  box.remove();"
-  "  return { html: document.body.innerHTML, text: text };"
+  "  var inert = document.implementation.createHTMLDocument('');"
+  "  var copy = inert.importNode(document.body, true);"
+  "  copy.querySelectorAll('img[data-hir-cid]').forEach(function (img) {"
+  "    img.setAttribute('src', 'cid:' + img.getAttribute('data-hir-cid'));"
+  "    img.removeAttribute('data-hir-cid');"
+  "  });"
+  "  return { html: copy.innerHTML, text: text };"
   "})();";
 
 struct _HirComposerView
@@ -92,45 +98,9 @@ static void start_content (HirComposerView *self, GTask *task);
 
 /* The web context of composers */
 
-static void
-handle_cid_request_cb (WebKitURISchemeRequest *request,
-                       gpointer                user_data)
-{
-  WebKitWebView *view = webkit_uri_scheme_request_get_web_view (request);
-  const char *path = webkit_uri_scheme_request_get_path (request);
-  g_autofree char *content_id = NULL;
-  g_autoptr(GError) error = NULL;
-
-  /* Only an editor's own inline parts, by content id. */
-  if (HIR_IS_COMPOSER_VIEW (view) && HIR_COMPOSER_VIEW (view)->parts != NULL && path != NULL)
-    {
-      GListModel *parts = HIR_COMPOSER_VIEW (view)->parts;
-
-      content_id = g_uri_unescape_string (path, NULL);
-      for (guint i = 0; content_id != NULL && i < g_list_model_get_n_items (parts); i++)
-        {
-          g_autoptr(HirOutgoingAttachment) part = g_list_model_get_item (parts, i);
-
-          if (g_strcmp0 (hir_outgoing_attachment_get_content_id (part), content_id) == 0)
-            {
-              GBytes *data = hir_outgoing_attachment_get_data (part);
-              g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_bytes (data);
-
-              webkit_uri_scheme_request_finish (request, stream, g_bytes_get_size (data),
-                                                hir_outgoing_attachment_get_content_type (part));
-              return;
-            }
-        }
-    }
-
-  error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No such part");
-  webkit_uri_scheme_request_finish_error (request, error);
-}
-
-/* Composers have a web context of their own: spell checking is a setting of the context
- * (and stays off for message views), and so are the URI schemes, whose cid: here serves
- * the parts of the message being written, not of a message being read. They share the
- * reader's ephemeral network session and its content filter. */
+/* Composers have a web context of their own: spell checking is a setting of the context,
+ * and it stays off for message views. They share the reader's ephemeral network session
+ * and its content filter. */
 static WebKitWebContext *
 get_web_context (void)
 {
@@ -143,10 +113,6 @@ get_web_context (void)
 
       context = webkit_web_context_new ();
       webkit_web_context_set_cache_model (context, WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
-      webkit_web_context_register_uri_scheme (context, HIR_WEB_CONTEXT_CID_SCHEME,
-                                              handle_cid_request_cb, NULL, NULL);
-      webkit_security_manager_register_uri_scheme_as_secure (webkit_web_context_get_security_manager (context),
-                                                             HIR_WEB_CONTEXT_CID_SCHEME);
       for (guint i = 0; languages[i] != NULL; i++)
         if (g_strcmp0 (languages[i], "C") != 0 && strchr (languages[i], '.') == NULL &&
             strchr (languages[i], '@') == NULL)
@@ -186,6 +152,66 @@ extract_body (const char *html)
   return g_strndup (html + (start - lower), end - start);
 }
 
+static HirOutgoingAttachment *
+find_part (HirComposerView *self,
+           const char      *content_id)
+{
+  for (guint i = 0; self->parts != NULL && i < g_list_model_get_n_items (self->parts); i++)
+    {
+      g_autoptr(HirOutgoingAttachment) part = g_list_model_get_item (self->parts, i);
+
+      if (g_strcmp0 (hir_outgoing_attachment_get_content_id (part), content_id) == 0)
+        return g_steal_pointer (&part);
+    }
+  return NULL;
+}
+
+static char *
+make_data_uri (HirOutgoingAttachment *part)
+{
+  GBytes *data = hir_outgoing_attachment_get_data (part);
+  g_autofree char *base64 = g_base64_encode (g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+
+  return g_strdup_printf ("data:%s;base64,%s", hir_outgoing_attachment_get_content_type (part), base64);
+}
+
+static gboolean
+replace_cid_cb (const GMatchInfo *match,
+                GString          *result,
+                gpointer          user_data)
+{
+  HirComposerView *self = user_data;
+  g_autofree char *whole = g_match_info_fetch (match, 0);
+  g_autofree char *escaped = g_match_info_fetch (match, 2);
+  g_autofree char *content_id = g_uri_unescape_string (escaped, NULL);
+  g_autoptr(HirOutgoingAttachment) part = find_part (self, content_id);
+  g_autofree char *uri = NULL;
+  g_autofree char *quoted_id = NULL;
+
+  if (part == NULL)
+    {
+      g_string_append (result, whole);
+      return FALSE;
+    }
+  uri = make_data_uri (part);
+  quoted_id = g_markup_escape_text (content_id, -1);
+  g_string_append_printf (result, "src=\"%s\" data-hir-cid=\"%s\"", uri, quoted_id);
+  return FALSE;
+}
+
+/* The editor shows inline parts from data: URLs (marked with their content id, which
+ * reading back turns into cid: again): the cid: scheme is the reader's, and a document
+ * being edited has nothing to ask a server for. */
+static char *
+inline_parts (HirComposerView *self,
+              const char      *body)
+{
+  g_autoptr(GRegex) regex = NULL;
+
+  regex = g_regex_new ("src\\s*=\\s*([\"'])cid:([^\"']+)\\1", G_REGEX_CASELESS, 0, NULL);
+  return g_regex_replace_eval (regex, body, -1, 0, 0, replace_cid_cb, self, NULL);
+}
+
 static void
 set_ready (HirComposerView *self,
            gboolean         ready)
@@ -201,13 +227,15 @@ static void
 load_pending (HirComposerView *self)
 {
   g_autofree char *body = NULL;
+  g_autofree char *shown = NULL;
   g_autofree char *document = NULL;
 
   if (!self->filter_ready || self->pending_html == NULL)
     return;
 
   body = extract_body (self->pending_html[0] != '\0' ? self->pending_html : NULL);
-  document = g_strdup_printf (document_template, body);
+  shown = inline_parts (self, body);
+  document = g_strdup_printf (document_template, shown != NULL ? shown : body);
   g_clear_pointer (&self->pending_html, g_free);
   webkit_web_view_load_html (WEBKIT_WEB_VIEW (self), document, "about:blank");
 }
@@ -587,18 +615,18 @@ hir_composer_view_get_content_finish (HirComposerView  *self,
 }
 
 static void
-caret_placed_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+image_inserted_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
 {
-  g_autofree char *uri = user_data;
   g_autoptr(JSCValue) value = NULL;
   g_autoptr(GError) error = NULL;
 
   value = webkit_web_view_evaluate_javascript_finish (WEBKIT_WEB_VIEW (object), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  webkit_web_view_execute_editing_command_with_argument (WEBKIT_WEB_VIEW (object), "InsertImage", uri);
+  if (value == NULL)
+    g_warning ("Could not insert the image: %s", error->message);
   g_signal_emit (object, signals[CHANGED], 0);
 }
 
@@ -608,32 +636,35 @@ hir_composer_view_insert_image (HirComposerView *self,
                                 double           x,
                                 double           y)
 {
-  g_autofree char *escaped = NULL;
+  g_autoptr(HirOutgoingAttachment) part = NULL;
+  g_autoptr(GString) script = g_string_new (NULL);
   g_autofree char *uri = NULL;
-  g_autofree char *script = NULL;
+  g_autofree char *quoted_id = NULL;
   char xs[G_ASCII_DTOSTR_BUF_SIZE], ys[G_ASCII_DTOSTR_BUF_SIZE];
 
   g_return_if_fail (HIR_IS_COMPOSER_VIEW (self));
   g_return_if_fail (content_id != NULL);
 
-  escaped = g_uri_escape_string (content_id, "@.-_", FALSE);
-  uri = g_strconcat ("cid:", escaped, NULL);
-  if (x < 0)
-    {
-      webkit_web_view_execute_editing_command_with_argument (WEBKIT_WEB_VIEW (self), "InsertImage", uri);
-      g_signal_emit (self, signals[CHANGED], 0);
-      return;
-    }
+  part = find_part (self, content_id);
+  g_return_if_fail (part != NULL);
+  uri = make_data_uri (part);
+  quoted_id = g_markup_escape_text (content_id, -1);
 
-  /* Where it was dropped, not where the caret happened to be. */
-  script = g_strdup_printf ("(function () {"
-                            "  var r = document.caretRangeFromPoint(%s, %s);"
-                            "  if (r) { var s = getSelection(); s.removeAllRanges(); s.addRange(r); }"
-                            "  document.body.focus();"
-                            "})();",
+  /* Where it was dropped (not where the caret happened to be), as an edit the user can
+   * undo. Base64 and a markup-escaped id need no further quoting in a JS string. */
+  g_string_append (script, "(function () {");
+  if (x >= 0)
+    g_string_append_printf (script,
+                            "var r = document.caretRangeFromPoint(%s, %s);"
+                            "if (r) { var s = getSelection(); s.removeAllRanges(); s.addRange(r); }",
                             g_ascii_dtostr (xs, sizeof xs, x), g_ascii_dtostr (ys, sizeof ys, y));
-  webkit_web_view_evaluate_javascript (WEBKIT_WEB_VIEW (self), script, -1, WORLD, NULL,
-                                       self->cancellable, caret_placed_cb, g_steal_pointer (&uri));
+  g_string_append_printf (script,
+                          "document.body.focus();"
+                          "document.execCommand('insertHTML', false, '<img src=\"%s\" data-hir-cid=\"%s\">');"
+                          "})();",
+                          uri, quoted_id);
+  webkit_web_view_evaluate_javascript (WEBKIT_WEB_VIEW (self), script->str, script->len, WORLD,
+                                       NULL, self->cancellable, image_inserted_cb, NULL);
 }
 
 void

@@ -18,7 +18,8 @@ G_DECLARE_FINAL_TYPE (HirComposerView, hir_composer_view, HIR, COMPOSER_VIEW, We
  * quoted message's markup can neither see nor call them, and the document's
  * Content-Security-Policy forbids any script of its own) to read the HTML back, to
  * compute the plain-text alternative and to report edits. Remote loads are blocked by
- * the reader's content filter; cid: URLs resolve to the outgoing message's inline parts.
+ * the reader's content filter. Inline parts show from data: URLs while editing and are
+ * cid: URLs again in the HTML read back.
  *
  * Properties:
  *   ready       boolean  read-only: the document is loaded and can be read back
@@ -28,7 +29,7 @@ G_DECLARE_FINAL_TYPE (HirComposerView, hir_composer_view, HIR, COMPOSER_VIEW, We
 GtkWidget *hir_composer_view_new                 (void);
 
 /* Loads @html (a fragment or a whole document; NULL for an empty one) to edit. cid: URLs
- * resolve to the HirOutgoingAttachment of @parts with that content-id. */
+ * show the HirOutgoingAttachment of @parts with that content-id. */
 void       hir_composer_view_load                (HirComposerView     *self,
                                                   const char          *html,
                                                   GListModel          *parts);
@@ -46,8 +47,9 @@ gboolean   hir_composer_view_get_content_finish  (HirComposerView     *self,
                                                   char               **text,
                                                   GError             **error);
 
-/* Inserts <img src="cid:@content_id"> at the point (@x, @y) of the view, or at the caret
- * when @x is negative. The part must be in the view's parts. */
+/* Inserts the image of the part @content_id (read back as <img src="cid:…">) at the point
+ * (@x, @y) of the view, or at the caret when @x is negative. The part must be in the
+ * view's parts. */
 void       hir_composer_view_insert_image        (HirComposerView     *self,
                                                   const char          *content_id,
                                                   double               x,
