@@ -1008,8 +1008,6 @@ test_draft (void)
   Lookup lookup = { NULL, NULL, 0 };
   g_autoptr(GPtrArray) drafts = NULL;
   HirOutgoing *draft = NULL;
-  g_autofree char *eml = NULL;
-  g_autofree char *eml_path = NULL;
 
   user_connect (&user, "composer-draft", "Composer Draft");
   make_file (&file, dir, "notes.txt", 2000);
@@ -1041,9 +1039,8 @@ test_draft (void)
   gtk_window_close (GTK_WINDOW (composer));
   g_assert_true (hir_test_wait_until (no_composer, NULL, TIMEOUT_MS));
 
-  /* The outbox has it. Its copy in the server's Drafts folder is the engine's to make
-   * (not yet: hir-outbox.c server_draft_start); until then the test puts one there,
-   * with the draft's Message-ID, which is what finds the local draft again. */
+  /* The outbox has it, and its copy in the server's Drafts folder carries its
+   * Message-ID, which is what finds the local draft again from the folder. */
   hir_outbox_list_drafts_async (hir_engine_get_outbox (user.engine), NULL, NULL, hir_test_async_cb, &result);
   drafts = hir_outbox_list_drafts_finish (hir_engine_get_outbox (user.engine), hir_test_async_wait (&result), &error);
   g_assert_no_error (error);
@@ -1052,14 +1049,6 @@ test_draft (void)
     if (g_strcmp0 (hir_outgoing_get_subject (g_ptr_array_index (drafts, i)), subject) == 0)
       draft = g_ptr_array_index (drafts, i);
   g_assert_nonnull (draft);
-  eml = g_strdup_printf ("From: %s\nTo: frank@example.test\nSubject: %s\nMessage-ID: %s\n"
-                         "Date: Tue, 03 Nov 2026 10:00:00 +0100\nMIME-Version: 1.0\n"
-                         "Content-Type: text/plain; charset=utf-8\n\nServer copy\n",
-                         user.address, subject, hir_outgoing_get_message_id (draft));
-  eml_path = g_build_filename (dir, "draft.eml", NULL);
-  g_file_set_contents (eml_path, eml, -1, &error);
-  g_assert_no_error (error);
-  g_free (mailctl (&user, "append", "Drafts", eml_path, "\\Draft", NULL));
 
   /* Opening it in the Drafts folder opens a composer with the local draft, whole. */
   hir_engine_sync_account_async (user.engine, user.account, NULL, hir_test_async_cb, &result);
@@ -1097,6 +1086,188 @@ test_draft (void)
   user_clear (&user);
 }
 
+static gboolean
+has_inline_part (gpointer data)
+{
+  HirComposer *composer = data;
+  GListModel *parts = hir_outgoing_get_attachments (hir_composer_get_outgoing (composer));
+  g_autoptr(HirOutgoingAttachment) part = NULL;
+
+  if (g_list_model_get_n_items (parts) != 1 || hir_composer_get_busy (composer))
+    return FALSE;
+  part = g_list_model_get_item (parts, 0);
+  return hir_outgoing_attachment_get_content_id (part) != NULL;
+}
+
+static gboolean
+html_has_cid (gpointer data)
+{
+  HirComposer *composer = data;
+  HirOutgoing *outgoing = hir_composer_get_outgoing (composer);
+  g_autoptr(HirOutgoingAttachment) part = g_list_model_get_item (hir_outgoing_get_attachments (outgoing), 0);
+  g_autofree char *reference = g_strdup_printf ("cid:%s", hir_outgoing_attachment_get_content_id (part));
+
+  return hir_outgoing_get_id (outgoing) > 0 && !hir_composer_get_busy (composer) &&
+         hir_outgoing_get_html (outgoing) != NULL &&
+         strstr (hir_outgoing_get_html (outgoing), reference) != NULL;
+}
+
+/* An image dropped on the body goes into the text where it fell, as a cid: part. */
+static void
+test_inline_image (void)
+{
+  User user = { 0 };
+  g_autofree char *dir = hir_test_make_tmpdir ("composer-image");
+  TestFile image = { 0 };
+  HirComposer *composer;
+  HirWindow *window;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  g_autofree char *data = NULL;
+  gsize length;
+
+  user_connect (&user, "composer-image", "Composer Image");
+  image.name = g_strdup ("sunset.png");
+  image.path = g_build_filename (dir, image.name, NULL);
+  surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 240, 120);
+  cr = cairo_create (surface);
+  cairo_set_source_rgb (cr, 0.95, 0.55, 0.2);
+  cairo_paint (cr);
+  cairo_set_source_rgb (cr, 0.2, 0.3, 0.6);
+  cairo_rectangle (cr, 0, 80, 240, 40);
+  cairo_fill (cr);
+  cairo_destroy (cr);
+  g_assert_cmpint (cairo_surface_write_to_png (surface, image.path), ==, CAIRO_STATUS_SUCCESS);
+  cairo_surface_destroy (surface);
+  g_assert_true (g_file_get_contents (image.path, &data, &length, NULL));
+  image.sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, length);
+
+  window = open_window (&user);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.compose", NULL);
+  composer = wait_for_composer ();
+  set_entry_text (composer, "subject", "A picture");
+
+  /* Onto the body. */
+  drag_files_to (&image, 1, 300, 330);
+  g_assert_true (hir_test_wait_until (has_inline_part, composer, TIMEOUT_MS));
+  /* The autosave reads the body back: the image is in it by its cid. */
+  g_assert_true (hir_test_wait_until (html_has_cid, composer, TIMEOUT_MS));
+  screenshot ("composer-inline-image");
+
+  gtk_window_destroy (GTK_WINDOW (composer));
+  close_window (window);
+  test_file_clear (&image);
+  user_clear (&user);
+}
+
+static gboolean
+is_message_dialog (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        {
+          *(AdwMessageDialog **) data = ADW_MESSAGE_DIALOG (window);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static gboolean
+edit_button_shown (gpointer data)
+{
+  return find_widget (data, is_button_labelled, "_Edit") != NULL;
+}
+
+static gboolean
+banner_revealed (gpointer data)
+{
+  GtkWidget *banner = find_widget (data, is_named, "banner");
+
+  return banner != NULL && gtk_revealer_get_reveal_child (GTK_REVEALER (banner));
+}
+
+static gboolean
+label_contains (GtkWidget     *widget,
+                gconstpointer  text)
+{
+  return GTK_IS_LABEL (widget) && strstr (gtk_label_get_text (GTK_LABEL (widget)), text) != NULL;
+}
+
+/* The server refuses the message for good: the main window says so with the server's
+ * words, and Edit brings it back in a composer that says it too. */
+static void
+test_send_failure (void)
+{
+  User user = { 0 };
+  g_autofree char *subject = g_strdup_printf ("Composer test: too big %u", g_random_int ());
+  g_autofree char *dir = hir_test_make_tmpdir ("composer-failure");
+  g_autofree char *path = g_build_filename (dir, "disk image.iso", NULL);
+  g_autofree guchar *block = g_malloc (64 * 1024);
+  g_autoptr(GFileOutputStream) out = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  GSList files = { file, NULL };
+  AdwMessageDialog *dialog = NULL;
+  HirComposer *composer;
+  HirWindow *window;
+  GtkWidget *edit;
+
+  set_undo_delay (0);
+  user_connect (&user, "composer-failure", "Composer Failure");
+
+  /* 40 MB: over Cyrus's 50 MiB submission limit once base64-encoded. */
+  out = g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < 64 * 1024; i++)
+    block[i] = g_random_int_range (0, 256);
+  for (guint i = 0; i < 640; i++)
+    {
+      g_output_stream_write_all (G_OUTPUT_STREAM (out), block, 64 * 1024, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  g_output_stream_close (G_OUTPUT_STREAM (out), NULL, &error);
+  g_assert_no_error (error);
+
+  window = open_window (&user);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.compose", NULL);
+  composer = wait_for_composer ();
+  hir_composer_add_files (composer, &files, FALSE, -1, -1);
+  g_assert_true (hir_test_wait_until (has_one_attachment, composer, TIMEOUT_MS));
+  set_entry_text (composer, "to", "someone@example.test");
+  set_entry_text (composer, "subject", subject);
+
+  /* The composer warns first (the engine does not tell it the server's limit yet, so it
+   * uses the usual 25 MB); send anyway. */
+  gtk_widget_activate_action (GTK_WIDGET (composer), "composer.send", NULL);
+  g_assert_true (hir_test_wait_until (is_message_dialog, &dialog, TIMEOUT_MS));
+  adw_message_dialog_response (dialog, "send");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_true (hir_test_wait_until (no_composer, NULL, TIMEOUT_MS));
+
+  /* Refused: a toast that stays, with Edit. */
+  g_assert_true (hir_test_wait_until (edit_button_shown, window, TIMEOUT_MS));
+  g_assert_nonnull (find_widget (GTK_WIDGET (window), label_contains, subject));
+  screenshot ("window-send-failed");
+  edit = find_widget (GTK_WIDGET (window), is_button_labelled, "_Edit");
+  g_signal_emit_by_name (edit, "clicked");
+
+  composer = wait_for_composer ();
+  g_assert_cmpstr (entry_text (composer, "subject"), ==, subject);
+  g_assert_true (hir_test_wait_until (banner_revealed, composer, TIMEOUT_MS));
+  g_assert_nonnull (find_widget (GTK_WIDGET (composer), label_contains, "could not be sent"));
+  screenshot ("composer-send-failed");
+
+  gtk_window_destroy (GTK_WINDOW (composer));
+  close_window (window);
+  user_clear (&user);
+}
+
 /* GTK 4.8 warns when an entry focused while an X drag holds the pointer never sees the
  * focus leave (the drag's grab takes it): a GTK quirk, not ours. Everything else goes to
  * the default writer, fatal as before. */
@@ -1129,6 +1300,8 @@ main (int   argc,
   g_test_add_func ("/composer/reply-headers", test_reply_headers);
   g_test_add_func ("/composer/size-warning", test_size_warning);
   g_test_add_func ("/composer/draft", test_draft);
+  g_test_add_func ("/composer/inline-image", test_inline_image);
+  g_test_add_func ("/composer/send-failure", test_send_failure);
 
   return g_test_run ();
 }
