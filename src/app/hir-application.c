@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "hir-application.h"
+#include "hir-dbus-service.h"
 #include "hir-preferences-window.h"
 #include "hir-window.h"
 
@@ -18,6 +19,7 @@ struct _HirApplication
   HirEngine      *engine;
   GCancellable   *cancellable;
   GError         *open_error;
+  HirDBusService *service;       /* the API for other programs */
   guint           engine_ready : 1;
   guint           activate_pending : 1;
 };
@@ -57,10 +59,12 @@ engine_opened_cb (GObject      *object,
       /* Shown in the window, not only logged: the user must know why there is no mail. */
       g_printerr ("%s\n", error->message);
       self->open_error = g_steal_pointer (&error);
+      hir_dbus_service_set_error (self->service, self->open_error->message);
     }
   else
     {
-      hir_engine_start (self->engine);
+      /* Starts the engine once no command line is sending from these accounts. */
+      hir_dbus_service_start (self->service, self->engine);
     }
 
   self->engine_ready = TRUE;
@@ -80,6 +84,8 @@ hir_application_startup (GApplication *application)
   G_APPLICATION_CLASS (hir_application_parent_class)->startup (application);
 
   gtk_window_set_default_icon_name (APP_ID);
+  if (self->service == NULL)
+    self->service = hir_dbus_service_new (GTK_APPLICATION (self));
 
   /* The window waits for the store (a few milliseconds); the engine connects to no
    * server until started. */
@@ -120,9 +126,51 @@ hir_application_open (GApplication  *application,
                       int            n_files,
                       const char    *hint)
 {
-  /* mailto: URIs arrive here; composing them is a later issue. Until then the window
-   * comes up, so opening a link is never silently ignored. */
-  hir_application_activate (application);
+  HirApplication *self = HIR_APPLICATION (application);
+  gboolean other = FALSE;
+
+  /* mailto: links (the desktop's handler, xdg-email, `hirondelle mailto:…`) open a
+   * composer; anything else brings the window up, so nothing is silently ignored. */
+  for (int i = 0; i < n_files; i++)
+    {
+      g_autofree char *uri = g_file_get_uri (files[i]);
+
+      if (g_ascii_strncasecmp (uri, "mailto:", 7) == 0)
+        hir_dbus_service_open_mailto (self->service, uri);
+      else
+        other = TRUE;
+    }
+  if (other || n_files == 0)
+    hir_application_activate (application);
+}
+
+static gboolean
+hir_application_dbus_register (GApplication     *application,
+                               GDBusConnection  *connection,
+                               const char       *object_path,
+                               GError          **error)
+{
+  HirApplication *self = HIR_APPLICATION (application);
+
+  if (!G_APPLICATION_CLASS (hir_application_parent_class)->dbus_register (application, connection,
+                                                                           object_path, error))
+    return FALSE;
+  if (self->service == NULL)
+    self->service = hir_dbus_service_new (GTK_APPLICATION (self));
+  return hir_dbus_service_register (self->service, connection, object_path, error);
+}
+
+static void
+hir_application_dbus_unregister (GApplication    *application,
+                                 GDBusConnection *connection,
+                                 const char      *object_path)
+{
+  HirApplication *self = HIR_APPLICATION (application);
+
+  if (self->service != NULL)
+    hir_dbus_service_unregister (self->service, connection);
+  G_APPLICATION_CLASS (hir_application_parent_class)->dbus_unregister (application, connection,
+                                                                      object_path);
 }
 
 static void
@@ -188,6 +236,7 @@ hir_application_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->service);
   g_clear_object (&self->engine);
   g_clear_error (&self->open_error);
 
@@ -206,6 +255,8 @@ hir_application_class_init (HirApplicationClass *klass)
   app_class->shutdown = hir_application_shutdown;
   app_class->activate = hir_application_activate;
   app_class->open = hir_application_open;
+  app_class->dbus_register = hir_application_dbus_register;
+  app_class->dbus_unregister = hir_application_dbus_unregister;
 }
 
 static void
