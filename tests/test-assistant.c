@@ -11,6 +11,9 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "hir-account-assistant.h"
 #include "hir-account-preferences.h"
@@ -20,6 +23,87 @@
 #include "hir-test-util.h"
 
 #define TIMEOUT_MS 60000
+#define NAMESPACE_ENV "HIR_TEST_DISCOVERY_NAMESPACE"
+#define DNS_ENV "HIR_TEST_DISCOVERY_DNS"
+
+/* Why the discovery test cannot run (not root), or NULL. */
+static const char *skip_reason;
+
+typedef struct
+{
+  GSubprocess *dnsmasq;
+} Fixture;
+
+/* dnsmasq is listening once its address and port cannot be bound any more. */
+static gboolean
+dns_listening_cb (gpointer data)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (g_getenv (DNS_ENV));
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (inet, 53);
+  g_autoptr(GError) error = NULL;
+
+  if (g_socket_bind (socket, address, FALSE, &error))
+    return FALSE;
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+}
+
+static gboolean
+resolves_cb (gpointer data)
+{
+  g_autoptr(GResolver) resolver = g_resolver_get_default ();
+  g_autolist (GInetAddress) addresses =
+    g_resolver_lookup_by_name (resolver, "example.test", NULL, NULL);
+
+  return addresses != NULL;
+}
+
+/* Starts dnsmasq with the records of one case (@srv_lines: "srv-host=…" lines or NULL). */
+static void
+start_dns (Fixture    *fx,
+           const char *srv_lines)
+{
+  g_autofree char *dir = hir_test_make_tmpdir ("dns");
+  g_autofree char *conf = g_build_filename (dir, "dnsmasq.conf", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *conf_arg = NULL;
+  g_autofree char *listen_arg = NULL;
+  g_autoptr(GError) error = NULL;
+
+  text = g_strdup_printf ("no-resolv\nno-hosts\nbind-interfaces\nport=53\n"
+                          "address=/example.test/127.0.0.1\n%s\n",
+                          srv_lines != NULL ? srv_lines : "");
+  g_file_set_contents (conf, text, -1, &error);
+  g_assert_no_error (error);
+  conf_arg = g_strconcat ("--conf-file=", conf, NULL);
+  listen_arg = g_strconcat ("--listen-address=", g_getenv (DNS_ENV), NULL);
+  fx->dnsmasq = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "dnsmasq",
+                                  "--keep-in-foreground", "--pid-file=", conf_arg, listen_arg,
+                                  NULL);
+  g_assert_no_error (error);
+  /* Nothing in the main loop wakes up when dnsmasq is ready: poll. */
+  for (guint i = 0; !dns_listening_cb (NULL); i++)
+    {
+      g_assert_cmpuint (i, <, 1000);
+      g_usleep (10 * 1000);
+    }
+  g_assert_true (resolves_cb (NULL));
+}
+
+static void
+stop_dns (Fixture *fx)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (fx->dnsmasq == NULL)
+    return;
+  g_subprocess_send_signal (fx->dnsmasq, SIGTERM);
+  g_subprocess_wait (fx->dnsmasq, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&fx->dnsmasq);
+}
+
 
 static void
 screenshot (const char *name)
@@ -85,6 +169,40 @@ static gboolean
 certificate_dialog_shown (gpointer data)
 {
   return find_certificate_dialog () != NULL;
+}
+
+static AdwMessageDialog *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && !HIR_IS_CERTIFICATE_DIALOG (window)
+          && gtk_widget_get_mapped (GTK_WIDGET (window)))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
+static gboolean
+remove_dialog_shown (gpointer data)
+{
+  return find_message_dialog () != NULL;
+}
+
+static gboolean
+window_gone (gpointer data)
+{
+  return !gtk_widget_get_visible (GTK_WIDGET (data));
+}
+
+static gboolean
+no_accounts (gpointer data)
+{
+  return g_list_model_get_n_items (hir_engine_get_accounts (HIR_ENGINE (data))) == 0;
 }
 
 static char *
@@ -157,14 +275,24 @@ test_manual_certificate (void)
     g_object_ref_sink (prefs);
     gtk_window_present (GTK_WINDOW (prefs));
     screenshot ("preferences-general.png");
+    adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (prefs), "accounts");
+    screenshot ("preferences-accounts.png");
     gtk_window_destroy (GTK_WINDOW (prefs));
     g_assert_finalize_object (prefs);
 
     g_object_ref_sink (account_prefs);
     gtk_window_present (GTK_WINDOW (account_prefs));
     screenshot ("preferences-account.png");
-    gtk_window_destroy (GTK_WINDOW (account_prefs));
-    g_assert_finalize_object (account_prefs);
+
+    /* Remove asks first; then the account is gone. */
+    gtk_widget_activate_action (GTK_WIDGET (account_prefs), "account.remove", NULL);
+    g_assert_true (hir_test_wait_until (remove_dialog_shown, NULL, TIMEOUT_MS));
+    g_assert_cmpuint (g_list_model_get_n_items (hir_engine_get_accounts (engine)), ==, 1);
+    screenshot ("preferences-account-remove.png");
+    adw_message_dialog_response (find_message_dialog (), "remove");
+    g_assert_true (hir_test_wait_until (no_accounts, engine, TIMEOUT_MS));
+    g_assert_true (hir_test_wait_until (window_gone, account_prefs, TIMEOUT_MS));
+    g_object_unref (account_prefs);
   }
 
   gtk_window_destroy (GTK_WINDOW (assistant));
@@ -207,15 +335,127 @@ test_wrong_password (void)
   g_assert_finalize_object (assistant);
 }
 
+/* Re-executes the test in a private mount namespace whose resolv.conf names a dnsmasq on a
+ * loopback address of its own; returns only when that cannot be done (with the reason). */
+static const char *
+enter_namespace (char **argv)
+{
+  static char reason[256];
+  g_autofree char *dir = NULL;
+  g_autofree char *resolv = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *dns = NULL;
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+  if (g_getenv (NAMESPACE_ENV) != NULL)
+    return NULL;
+  if (geteuid () != 0)
+    return "needs root: resolving through a test DNS server takes a private mount namespace "
+           "(unshare -m); run the suite through build-aux/test";
+  if (g_find_program_in_path ("dnsmasq") == NULL && !g_file_test ("/usr/sbin/dnsmasq", G_FILE_TEST_IS_EXECUTABLE))
+    return "needs dnsmasq (Debian package dnsmasq-base; build-aux/install-deps installs it)";
+
+  /* A loopback address of its own (resolv.conf cannot name a port): two suites running at
+   * once on one machine do not meet. */
+  dns = g_strdup_printf ("127.0.%u.%u", g_random_int_range (78, 250),
+                         g_random_int_range (2, 250));
+  dir = g_dir_make_tmp ("hir-discovery-XXXXXX", NULL);
+  if (dir == NULL)
+    return "cannot make a temporary directory";
+  resolv = g_build_filename (dir, "resolv.conf", NULL);
+  text = g_strdup_printf ("nameserver %s\noptions timeout:2 attempts:2\n", dns);
+  if (!g_file_set_contents (resolv, text, -1, NULL))
+    return "cannot write resolv.conf";
+
+  g_setenv (NAMESPACE_ENV, "1", TRUE);
+  g_setenv (DNS_ENV, dns, TRUE);
+  g_setenv ("PATH", "/usr/sbin:/sbin:/usr/bin:/bin", FALSE);
+  script = g_strdup_printf ("mount --bind %s /etc/resolv.conf && exec \"$0\" \"$@\"", resolv);
+  g_ptr_array_add (args, (gpointer) "unshare");
+  g_ptr_array_add (args, (gpointer) "-m");
+  g_ptr_array_add (args, (gpointer) "--propagation");
+  g_ptr_array_add (args, (gpointer) "private");
+  g_ptr_array_add (args, (gpointer) "sh");
+  g_ptr_array_add (args, (gpointer) "-c");
+  g_ptr_array_add (args, script);
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_ptr_array_add (args, argv[i]);
+  g_ptr_array_add (args, NULL);
+  execvp ("unshare", (char **) args->pdata);
+  g_snprintf (reason, sizeof reason, "cannot run unshare: %s", g_strerror (errno));
+  return reason;
+}
+
+/* The whole way: the address's SRV records, the certificate, the account saved. */
+static void
+test_discovery (void)
+{
+  g_autoptr(HirEngine) engine = hir_test_engine_new ();
+  g_autofree char *address = NULL;
+  g_autofree char *password = NULL;
+  g_autofree char *srv = NULL;
+  g_autofree char *pin = servers_fingerprint ();
+  Fixture fx = { NULL };
+  HirAccountAssistant *assistant;
+  HirCertificateDialog *dialog;
+  HirAccount *account;
+
+  if (skip_reason != NULL)
+    {
+      g_test_skip (skip_reason);
+      return;
+    }
+  srv = g_strdup_printf ("srv-host=_imaps._tcp.example.test,mail.example.test,%s,0,1\n"
+                         "srv-host=_submission._tcp.example.test,mail.example.test,%s,0,1\n",
+                         hir_test_server_get ("HIR_TEST_IMAPS_PORT"),
+                         hir_test_server_get ("HIR_TEST_SUBMISSION_PORT"));
+  start_dns (&fx, srv);
+
+  hir_test_new_user ("assistant", &address, &password);
+  assistant = hir_account_assistant_new (NULL, engine);
+  g_object_ref_sink (assistant);
+  gtk_window_present (GTK_WINDOW (assistant));
+  hir_account_assistant_set_details (assistant, "Grace Hopper", address, password);
+  gtk_widget_activate_action (GTK_WIDGET (assistant), "assistant.next", NULL);
+  g_assert_cmpstr (hir_account_assistant_get_page (assistant), ==, "progress");
+
+  /* Found over SRV; the login check meets the self-signed certificate. */
+  g_assert_true (hir_test_wait_until (certificate_dialog_shown, NULL, TIMEOUT_MS));
+  dialog = find_certificate_dialog ();
+  g_assert_cmpstr (hir_certificate_dialog_get_fingerprint (dialog), ==, pin);
+  gtk_widget_set_visible (GTK_WIDGET (dialog), FALSE);
+  screenshot ("assistant-2-progress.png");
+  gtk_widget_set_visible (GTK_WIDGET (dialog), TRUE);
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "trust");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  wait_page (assistant, "done");
+  screenshot ("assistant-5-done-discovery.png");
+  account = hir_engine_find_account (engine, address);
+  g_assert_nonnull (account);
+  g_assert_cmpstr (hir_account_get_imap_host (account), ==, "mail.example.test");
+  g_assert_cmpint (hir_account_get_smtp_security (account), ==, HIR_SECURITY_STARTTLS);
+  g_assert_cmpstr (hir_account_get_trusted_certificate (account), ==, pin);
+
+  gtk_window_destroy (GTK_WINDOW (assistant));
+  g_assert_finalize_object (assistant);
+  hir_engine_stop (engine);
+  stop_dns (&fx);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  skip_reason = enter_namespace (argv);
+
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
   g_test_add_func ("/app/assistant/manual-certificate", test_manual_certificate);
   g_test_add_func ("/app/assistant/wrong-password", test_wrong_password);
+  g_test_add_func ("/app/assistant/discovery", test_discovery);
 
   return g_test_run ();
 }

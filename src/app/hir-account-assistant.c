@@ -149,8 +149,10 @@ set_row_state (HirAccountAssistant *self,
     }
   else
     {
+      /* Skipped: no icon, the row is dimmed. */
       widget = gtk_image_new_from_icon_name (g_str_equal (state, "done") ? "emblem-ok-symbolic"
                                              : g_str_equal (state, "failed") ? "dialog-error-symbolic"
+                                             : g_str_equal (state, "skipped") ? NULL
                                              : "content-loading-symbolic");
       if (g_str_equal (state, "done"))
         gtk_widget_add_css_class (widget, "success");
@@ -212,6 +214,11 @@ step_cb (HirDiscovery        *discovery,
                        last >= HIR_DISCOVERY_STEP_VERIFY_READ
                        || step >= HIR_DISCOVERY_STEP_VERIFY_READ ? "done" : "skipped");
       set_row_state (self, step - FIRST_STEP, "running");
+      /* Checking the login: the sources not tried were not needed. */
+      if (step >= HIR_DISCOVERY_STEP_VERIFY_READ)
+        for (guint s = FIRST_STEP; s < HIR_DISCOVERY_STEP_VERIFY_READ; s++)
+          if (g_str_equal (self->step_states[s - FIRST_STEP], "pending"))
+            set_row_state (self, s - FIRST_STEP, "skipped");
     }
   adw_action_row_set_subtitle (self->step_rows[step - FIRST_STEP], detail != NULL ? detail : "");
   self->last_step = step;
@@ -439,7 +446,9 @@ static void
 start_discovery (HirAccountAssistant *self)
 {
   const char *address = gtk_editable_get_text (GTK_EDITABLE (self->address_row));
-  g_autofree char *title = g_strdup_printf (_("Setting Up %s"), address);
+  /* Translators: %s is an e-mail address. */
+  g_autofree char *description = g_strdup_printf (_("Looking for the servers of %s and "
+                                                    "checking the password."), address);
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -464,7 +473,7 @@ start_discovery (HirAccountAssistant *self)
   hir_discovery_set_password (self->discovery,
                               gtk_editable_get_text (GTK_EDITABLE (self->password_row)));
 
-  adw_status_page_set_title (self->progress_page, title);
+  adw_status_page_set_description (self->progress_page, description);
   reset_rows (self, self->manual != NULL);
   show_page (self, "progress");
   if (self->manual != NULL)

@@ -111,12 +111,12 @@ remove_action (GtkWidget  *widget,
                GVariant   *parameter)
 {
   HirAccountPreferences *self = HIR_ACCOUNT_PREFERENCES (widget);
-  g_autofree char *heading = g_strdup_printf (_("Remove %s?"),
-                                              hir_account_get_address (self->account));
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading,
-                                              _("The mail stored on this computer and the saved "
-                                                "password are deleted. The mail on the server "
-                                                "stays where it is."));
+  /* Translators: %s is an e-mail address. */
+  g_autofree char *body = g_strdup_printf (_("The mail of %s stored on this computer and its "
+                                             "saved password are deleted. The mail on the "
+                                             "server stays where it is."),
+                                           hir_account_get_address (self->account));
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Remove Account?"), body);
 
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
                                     "cancel", _("_Cancel"),
