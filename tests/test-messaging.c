@@ -20,6 +20,7 @@
 #include <gio/gunixfdlist.h>
 #include <gio/gunixinputstream.h>
 
+#include "hir-application.h"
 #include "hir-composer.h"
 #include "hir-dbus.h"
 #include "hir-dbus-service.h"
@@ -979,6 +980,11 @@ test_cli_beside_running_instance (void)
   }
   wait_for_delivery (bob, subject);
 
+  /* `hirondelle sync` leaves the account to the instance that holds it. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (&out, "sync", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "keeps it in sync"));
+
   /* Stopped and let go: a later command line sends on its own, and the message sent
    * through the instance is not sent again. */
   hir_engine_stop (engine);
@@ -1118,6 +1124,92 @@ test_interactive (void)
   g_application_release (G_APPLICATION (application));
 }
 
+
+/* ------------------------------------------------------------------------------------ */
+/* xdg-email --attach, with Hirondelle as the desktop's mailto: handler                 */
+
+static void
+test_xdg_email (void)
+{
+  User *alice = cli_account ();
+  g_autoptr(GtkApplication) application = NULL;
+  g_autoptr(GBytes) bytes = random_bytes (4096);
+  g_autofree char *path = write_file (alice->dir, "minutes of the meeting.odt", bytes);
+  g_autofree char *subject = unique_subject ("Minutes");
+  g_autofree char *applications = g_build_filename (cli_home, "data", "applications", NULL);
+  g_autofree char *desktop = g_strconcat (applications, G_DIR_SEPARATOR_S, APP_ID ".desktop", NULL);
+  g_autofree char *binary = binary_path ();
+  g_autofree char *entry = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  HirComposer *composer;
+  HirOutgoing *outgoing;
+  GListModel *attachments;
+
+  if (!gtk_is_initialized () || g_find_program_in_path ("xdg-email") == NULL)
+    {
+      g_test_skip ("no display or no xdg-email");
+      return;
+    }
+
+  /* The desktop entry as installed, pointing at the binary under test. */
+  g_mkdir_with_parents (applications, 0700);
+  entry = g_strdup_printf ("[Desktop Entry]\nType=Application\nName=Hirondelle\n"
+                           "Exec=%s %%U\nMimeType=x-scheme-handler/mailto;\n", binary);
+  g_file_set_contents (desktop, entry, -1, &error);
+  g_assert_no_error (error);
+
+  /* The application, running in this process: the hirondelle that xdg-email starts
+   * hands the link over to it, as on a desktop where Hirondelle is open. */
+  application = GTK_APPLICATION (hir_application_new ());
+  g_application_register (G_APPLICATION (application), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (g_application_get_is_remote (G_APPLICATION (application)));
+  g_application_hold (G_APPLICATION (application));
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_unsetenv (launcher, "XDG_CURRENT_DESKTOP");
+  g_subprocess_launcher_unsetenv (launcher, "DESKTOP_SESSION");
+  g_subprocess_launcher_unsetenv (launcher, "KDE_FULL_SESSION");
+  g_subprocess_launcher_unsetenv (launcher, "GNOME_DESKTOP_SESSION_ID");
+  process = g_subprocess_launcher_spawn (launcher, &error, "xdg-mime", "default", APP_ID ".desktop",
+                                         "x-scheme-handler/mailto", NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_check (process, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&process);
+
+  process = g_subprocess_launcher_spawn (launcher, &error, "xdg-email", "--attach", path,
+                                         "--subject", subject, "bob@example.test", NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_check_async (process, NULL, hir_test_async_cb, &result);
+  g_subprocess_wait_check_finish (process, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+
+  /* A composer, filled in, with the file attached for the user to see. */
+  g_assert_true (hir_test_wait_until (composer_shown, application, 30000));
+  composer = find_composer (application);
+  outgoing = hir_composer_get_outgoing (composer);
+  g_assert_cmpstr (hir_outgoing_get_to (outgoing), ==, "bob@example.test");
+  g_assert_cmpstr (hir_outgoing_get_subject (outgoing), ==, subject);
+  attachments = hir_outgoing_get_attachments (outgoing);
+  g_assert_cmpuint (g_list_model_get_n_items (attachments), ==, 1);
+  {
+    g_autoptr(HirOutgoingAttachment) attachment = g_list_model_get_item (attachments, 0);
+
+    g_assert_cmpstr (hir_outgoing_attachment_get_filename (attachment), ==,
+                     "minutes of the meeting.odt");
+    g_assert_true (g_bytes_equal (hir_outgoing_attachment_get_data (attachment), bytes));
+  }
+  /* Nothing was sent or queued by the link itself. */
+  g_assert_cmpint (hir_outgoing_get_state (outgoing), ==, HIR_OUTGOING_STATE_DRAFT);
+
+  gtk_window_destroy (GTK_WINDOW (composer));
+  g_application_release (G_APPLICATION (application));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1134,6 +1226,9 @@ main (int   argc,
   g_setenv ("XDG_CACHE_HOME", cache, TRUE);
 
   g_test_init (&argc, &argv, NULL);
+  /* g_test_init names the program after argv[0], an absolute path under meson, and
+   * WebKit appends that name to its data directories (as a path, replacing them). */
+  g_set_prgname ("test-messaging");
   if (gtk_init_check ())
     adw_init ();
 
@@ -1143,6 +1238,7 @@ main (int   argc,
   g_test_add_func ("/app/messaging/cli-headless", test_cli_headless);
   g_test_add_func ("/app/messaging/cli-beside-running-instance", test_cli_beside_running_instance);
   g_test_add_func ("/app/messaging/interactive", test_interactive);
+  g_test_add_func ("/app/messaging/xdg-email", test_xdg_email);
 
   return g_test_run ();
 }

@@ -618,12 +618,16 @@ account_remove (int    argc,
 
 /* sync */
 
+static gboolean application_is_running (void);
+
 static int
 sync_accounts (int    argc,
                char **argv)
 {
   g_autoptr(HirEngine) engine = NULL;
   g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func (g_object_unref);
+  /* Account locks: held until the process exits. */
+  g_autoptr(GArray) locks = g_array_new (FALSE, FALSE, sizeof (int));
   GListModel *accounts;
   int status = EXIT_OK;
 
@@ -657,6 +661,35 @@ sync_accounts (int    argc,
     {
       complain (_("no accounts; add one with “hirondelle account add”"));
       return EXIT_USAGE;
+    }
+
+  /* Never two processes syncing one account: wait for another command line; leave the
+   * account to a running application, which keeps it in sync anyway. */
+  for (guint i = 0; i < targets->len; )
+    {
+      HirAccount *account = g_ptr_array_index (targets, i);
+      g_autoptr(GError) error = NULL;
+      int fd = hir_messaging_lock_account (hir_account_get_id (account), FALSE, &error);
+
+      if (fd < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BUSY))
+        {
+          if (application_is_running ())
+            {
+              /* Translators: %s is an account. */
+              g_print (_("%s: the running Hirondelle keeps it in sync\n"),
+                       hir_account_get_id (account));
+              g_ptr_array_remove_index (targets, i);
+              continue;
+            }
+          complain (_("waiting for another hirondelle to finish with %s…"),
+                    hir_account_get_id (account));
+          g_clear_error (&error);
+          fd = hir_messaging_lock_account (hir_account_get_id (account), TRUE, &error);
+        }
+      if (fd < 0)
+        return fail (_("cannot lock the account"), error);
+      g_array_append_val (locks, fd);
+      i++;
     }
 
   /* One after the other: the output stays readable and the exit status is the first
@@ -809,6 +842,14 @@ client_connect_remote (Client   *client,
         }
     }
   return FALSE;
+}
+
+static gboolean
+application_is_running (void)
+{
+  g_auto(Client) client = { 0 };
+
+  return client_connect_remote (&client, FALSE);
 }
 
 static gboolean
