@@ -712,8 +712,22 @@ offline_and_back (HirAccountKind kind)
     hir_account_set_jmap_url (alice->account, jmap_url);
   else
     hir_account_set_smtp_port (alice->account, smtp_port);
-  /* A good sync is the engine's sign that the account is back. */
-  sync_now (alice);
+  if (kind == HIR_ACCOUNT_KIND_IMAP)
+    {
+      /* A good sync is the engine's sign that the account is back. */
+      sync_now (alice);
+    }
+  else
+    {
+      /* "Retry now" from the UI, without waiting out the backoff. */
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+
+      hir_outbox_retry_async (outbox_of (alice), id, NULL, hir_test_async_cb, &result);
+      g_assert_true (hir_outbox_retry_finish (outbox_of (alice), hir_test_async_wait (&result),
+                                              &error));
+      g_assert_no_error (error);
+    }
   wait_state (alice, id, HIR_OUTGOING_STATE_SENT);
   arrived = wait_for_message (bob, HIR_FOLDER_ROLE_INBOX, hir_outgoing_get_message_id (outgoing));
 }
