@@ -2399,6 +2399,94 @@ jmap_check_existing (SendOp *op)
   jmap_call (op, calls, jmap_existing_cb);
 }
 
+static gboolean
+list_has_message_id (JsonArray  *list,
+                     const char *bare_id,
+                     const char **email_id)
+{
+  for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+    {
+      JsonObject *email = json_array_get_object_element (list, i);
+      JsonNode *ids = json_object_get_member (email, "messageId");
+
+      if (ids != NULL && JSON_NODE_HOLDS_ARRAY (ids) &&
+          json_array_get_length (json_node_get_array (ids)) > 0 &&
+          g_strcmp0 (json_array_get_string_element (json_node_get_array (ids), 0), bare_id) == 0)
+        {
+          *email_id = json_object_get_string_member (email, "id");
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static void
+jmap_found_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  SendOp *op = user_data;
+  g_autoptr(JsonArray) responses = jmap_call_finish (op, result);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bare = NULL;
+  JsonObject *in_sent;
+  JsonObject *in_drafts;
+  const char *email_id = NULL;
+
+  if (responses == NULL)
+    return;
+  in_sent = hir_jmap_get_response (responses, 1, "Email/get", &error);
+  in_drafts = in_sent != NULL ? hir_jmap_get_response (responses, 3, "Email/get", &error) : NULL;
+  if (in_drafts == NULL)
+    {
+      send_failed (op, g_steal_pointer (&error));
+      return;
+    }
+  bare = g_strdup (op->row->message_id + (op->row->message_id[0] == '<'));
+  if (g_str_has_suffix (bare, ">"))
+    bare[strlen (bare) - 1] = '\0';
+  if (list_has_message_id (json_object_get_array_member (in_sent, "list"), bare, &email_id))
+    {
+      /* It went before the crash: only the filing is left (and it is filed). */
+      g_free (op->row->remote_ref);
+      op->row->remote_ref = g_strdup (email_id);
+      mark_step (op, STEP_SUBMITTED, HIR_OUTGOING_STATE_SENDING, email_id, jmap_submitted);
+    }
+  else if (list_has_message_id (json_object_get_array_member (in_drafts, "list"), bare, &email_id))
+    {
+      /* Imported before the crash, its id not yet recorded: that copy, not another. */
+      g_free (op->row->remote_ref);
+      op->row->remote_ref = g_strdup (email_id);
+      mark_step (op, STEP_UPLOADING, HIR_OUTGOING_STATE_SENDING, email_id, jmap_check_existing);
+    }
+  else
+    jmap_upload (op);
+}
+
+/* After a crash in "uploading" before the copy's id was recorded: look for the
+ * Message-ID in Sent and Drafts (the newest messages there; no text search, which
+ * Cyrus indexes late) before making another copy. */
+static void
+jmap_find_by_message_id (SendOp *op)
+{
+  g_autofree char *account = json_quote (hir_jmap_client_get_account_id (op->jmap));
+  g_autofree char *sent = json_quote (op->sent_id);
+  g_autofree char *drafts = json_quote (op->drafts_id);
+  g_autofree char *calls = NULL;
+
+  calls = g_strdup_printf (
+    "[[\"Email/query\", {\"accountId\": %s, \"filter\": {\"inMailbox\": %s}, \"sort\": "
+    "[{\"property\": \"receivedAt\", \"isAscending\": false}], \"limit\": 100}, \"s\"], "
+    "[\"Email/get\", {\"accountId\": %s, \"#ids\": {\"resultOf\": \"s\", \"name\": "
+    "\"Email/query\", \"path\": \"/ids\"}, \"properties\": [\"messageId\"]}, \"sg\"], "
+    "[\"Email/query\", {\"accountId\": %s, \"filter\": {\"inMailbox\": %s}, \"sort\": "
+    "[{\"property\": \"receivedAt\", \"isAscending\": false}], \"limit\": 100}, \"d\"], "
+    "[\"Email/get\", {\"accountId\": %s, \"#ids\": {\"resultOf\": \"d\", \"name\": "
+    "\"Email/query\", \"path\": \"/ids\"}, \"properties\": [\"messageId\"]}, \"dg\"]]",
+    account, sent, account, account, drafts, account);
+  jmap_call (op, calls, jmap_found_cb);
+}
+
 static void
 jmap_resume (SendOp *op)
 {
@@ -2413,7 +2501,7 @@ jmap_resume (SendOp *op)
   else if (g_strcmp0 (step, STEP_UPLOADING) == 0 && op->row->remote_ref != NULL)
     jmap_check_existing (op);
   else if (g_strcmp0 (step, STEP_UPLOADING) == 0)
-    jmap_upload (op);
+    jmap_find_by_message_id (op);
   else
     mark_step (op, STEP_UPLOADING, HIR_OUTGOING_STATE_SENDING, NULL, jmap_upload);
 }
