@@ -20,6 +20,7 @@
 #include "hir-certificate-dialog.h"
 #include "hir-jmap-client.h"
 #include "hir-preferences-window.h"
+#include "hir-window.h"
 #include "hir-test-util.h"
 
 #define TIMEOUT_MS 60000
@@ -444,6 +445,92 @@ test_discovery (void)
   stop_dns (&fx);
 }
 
+static gboolean
+certificate_untrusted (gpointer data)
+{
+  return hir_account_get_status (HIR_ACCOUNT (data)) == HIR_ACCOUNT_STATUS_CERTIFICATE_UNTRUSTED;
+}
+
+static gboolean
+online (gpointer data)
+{
+  return hir_account_get_status (HIR_ACCOUNT (data)) == HIR_ACCOUNT_STATUS_ONLINE;
+}
+
+/* The window's banner: a certificate that changed is shown again, and trusting it is saved. */
+static void
+test_window_certificate (void)
+{
+  g_autoptr(HirEngine) engine = hir_test_engine_new ();
+  g_autoptr(HirAccount) account = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *password = NULL;
+  g_autofree char *pin = servers_fingerprint ();
+  g_autofree char *dir = hir_test_make_tmpdir ("password");
+  g_autofree char *pw_path = g_build_filename (dir, "password", NULL);
+  g_autofree char *quoted = g_shell_quote (pw_path);
+  g_autofree char *command = g_strdup_printf ("cat %s", quoted);
+  g_autofree char *conf_path = NULL;
+  g_autofree char *conf = NULL;
+  g_autofree char *config_dir = NULL;
+  HirCertificateDialog *dialog;
+  HirWindow *window;
+
+  hir_test_new_user ("banner", &address, &password);
+  g_file_set_contents_full (pw_path, password, -1, G_FILE_SET_CONTENTS_NONE, 0600, &error);
+  g_assert_no_error (error);
+  account = hir_account_new (HIR_ACCOUNT_KIND_IMAP, address);
+  hir_account_set_imap_host (account, "127.0.0.1");
+  hir_account_set_imap_port (account, atoi (hir_test_server_get ("HIR_TEST_IMAPS_PORT")));
+  hir_account_set_imap_security (account, HIR_SECURITY_TLS);
+  hir_account_set_smtp_host (account, "127.0.0.1");
+  hir_account_set_smtp_port (account, atoi (hir_test_server_get ("HIR_TEST_SUBMISSIONS_PORT")));
+  hir_account_set_trusted_certificate (account, pin);
+  hir_account_set_password_command (account, command);
+  hir_engine_add_account_async (engine, account, password, NULL, hir_test_async_cb, &result);
+  hir_engine_add_account_finish (engine, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  /* Next start: the server's certificate is no longer the pinned one. */
+  hir_engine_stop (engine);
+  g_clear_object (&account);
+  {
+    g_autoptr(HirEngine) first = g_steal_pointer (&engine);
+
+    engine = hir_test_engine_new_in (hir_test_engine_get_profile (first));
+  }
+  account = g_object_ref (hir_engine_find_account (engine, address));
+  hir_account_set_trusted_certificate (account, "sha256:0000");
+  window = hir_window_new (NULL, engine);
+  g_object_ref_sink (window);
+  gtk_window_present (GTK_WINDOW (window));
+  hir_engine_start (engine);
+  g_assert_true (hir_test_wait_until (certificate_untrusted, account, TIMEOUT_MS));
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-certificate", NULL);
+  g_assert_true (hir_test_wait_until (certificate_dialog_shown, NULL, TIMEOUT_MS));
+  dialog = find_certificate_dialog ();
+  g_assert_cmpstr (hir_certificate_dialog_get_fingerprint (dialog), ==, pin);
+  screenshot ("window-certificate.png");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "trust");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  g_assert_cmpstr (hir_account_get_trusted_certificate (account), ==, pin);
+  g_assert_true (hir_test_wait_until (online, account, TIMEOUT_MS));
+  g_object_get (engine, "config-dir", &config_dir, NULL);
+  conf_path = g_build_filename (config_dir, "accounts.conf", NULL);
+  g_file_get_contents (conf_path, &conf, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (conf, pin));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (window);
+  hir_engine_stop (engine);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -456,6 +543,7 @@ main (int   argc,
   g_test_add_func ("/app/assistant/manual-certificate", test_manual_certificate);
   g_test_add_func ("/app/assistant/wrong-password", test_wrong_password);
   g_test_add_func ("/app/assistant/discovery", test_discovery);
+  g_test_add_func ("/app/assistant/window-certificate", test_window_certificate);
 
   return g_test_run ();
 }
