@@ -131,6 +131,52 @@ hir_test_run_tool (const char         *tool,
   return run_command ((const char * const *) full->pdata, password);
 }
 
+char *
+hir_test_mailctl (const char *address,
+                  const char *password,
+                  const char *command,
+                  ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *arg;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) "--password-env");
+  g_ptr_array_add (argv, (gpointer) "HIR_TEST_PASSWORD");
+  g_ptr_array_add (argv, (gpointer) "--user");
+  g_ptr_array_add (argv, (gpointer) address);
+  g_ptr_array_add (argv, (gpointer) command);
+  va_start (args, command);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  return hir_test_run_tool ("hir-mailctl", password, (const char * const *) argv->pdata);
+}
+
+char *
+hir_test_append (const char *address,
+                 const char *password,
+                 const char *folder,
+                 const char *eml,
+                 const char *flag)
+{
+  static char *dir;
+  static guint n;
+  g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (dir == NULL)
+    dir = hir_test_make_tmpdir ("append");
+  name = g_strdup_printf ("m%u.eml", ++n);
+  path = g_build_filename (dir, name, NULL);
+  g_file_set_contents (path, eml, -1, &error);
+  g_assert_no_error (error);
+  return g_strstrip (hir_test_mailctl (address, password, "append", folder, path, flag, NULL));
+}
+
 static void
 remove_tmpdirs (void)
 {

@@ -27,6 +27,21 @@ char        *hir_test_run_tool          (const char    *tool,
                                          const char    *password,
                                          const char * const *argv);
 
+/* hir-mailctl acting as @address (see tests/servers/README.md): @command and its
+ * arguments, NULL-terminated. The password travels in the environment. Returns stdout. */
+char        *hir_test_mailctl           (const char    *address,
+                                         const char    *password,
+                                         const char    *command,
+                                         ...) G_GNUC_NULL_TERMINATED;
+
+/* Appends the RFC 5322 text @eml to @folder of @address's mailbox, with @flag (e.g.
+ * "\\Seen") or NULL; returns the new UID. */
+char        *hir_test_append            (const char    *address,
+                                         const char    *password,
+                                         const char    *folder,
+                                         const char    *eml,
+                                         const char    *flag);
+
 /* A new empty directory under the test's temporary dir, removed at exit. */
 char        *hir_test_make_tmpdir       (const char    *name);
 

@@ -65,29 +65,8 @@ mailbox_new (const char *prefix)
   return mb;
 }
 
-/* hir-mailctl as this user; the password travels in the environment. */
-static char *
-mailctl (Mailbox    *mb,
-         const char *command,
-         ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *arg;
-  va_list args;
-
-  g_ptr_array_add (argv, (gpointer) "--password-env");
-  g_ptr_array_add (argv, (gpointer) "HIR_TEST_PASSWORD");
-  g_ptr_array_add (argv, (gpointer) "--user");
-  g_ptr_array_add (argv, mb->address);
-  g_ptr_array_add (argv, (gpointer) command);
-  va_start (args, command);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  return hir_test_run_tool ("hir-mailctl", mb->password, (const char * const *) argv->pdata);
-}
+/* hir-mailctl as this user. */
+#define mailctl(mb, ...) hir_test_mailctl ((mb)->address, (mb)->password, __VA_ARGS__)
 
 /* Appends @eml to @folder; returns the UID. */
 static char *
@@ -96,16 +75,7 @@ append (Mailbox    *mb,
         const char *eml,
         const char *flag)
 {
-  static guint n;
-  g_autofree char *name = g_strdup_printf ("m%u.eml", ++n);
-  g_autofree char *path = g_build_filename (mb->dir, name, NULL);
-  g_autoptr(GError) error = NULL;
-  char *out;
-
-  g_file_set_contents (path, eml, -1, &error);
-  g_assert_no_error (error);
-  out = mailctl (mb, "append", folder, path, flag, NULL);
-  return g_strstrip (out);
+  return hir_test_append (mb->address, mb->password, folder, eml, flag);
 }
 
 static char *

@@ -33,28 +33,7 @@ fixture_clear (Fixture *fx)
   g_free (fx->dir);
 }
 
-static char *
-mailctl (Fixture    *fx,
-         const char *command,
-         ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *arg;
-  va_list args;
-
-  g_ptr_array_add (argv, (gpointer) "--password-env");
-  g_ptr_array_add (argv, (gpointer) "HIR_TEST_PASSWORD");
-  g_ptr_array_add (argv, (gpointer) "--user");
-  g_ptr_array_add (argv, fx->address);
-  g_ptr_array_add (argv, (gpointer) command);
-  va_start (args, command);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  return hir_test_run_tool ("hir-mailctl", fx->password, (const char * const *) argv->pdata);
-}
+#define mailctl(fx, ...) hir_test_mailctl ((fx)->address, (fx)->password, __VA_ARGS__)
 
 static char *
 append_full (Fixture    *fx,
@@ -65,11 +44,9 @@ append_full (Fixture    *fx,
              const char *body)
 {
   static guint n;
-  g_autofree char *name = g_strdup_printf ("m%u.eml", ++n);
-  g_autofree char *path = g_build_filename (fx->dir, name, NULL);
   g_autofree char *eml = NULL;
-  g_autoptr(GError) error = NULL;
 
+  n++;
   eml = g_strdup_printf ("From: Carol Example <carol@example.test>\n"
                          "To: %s\n"
                          "Subject: %s\n"
@@ -80,9 +57,7 @@ append_full (Fixture    *fx,
                          "\n"
                          "%s\n",
                          fx->address, subject, minute, n, g_random_int (), content_type, body);
-  g_file_set_contents (path, eml, -1, &error);
-  g_assert_no_error (error);
-  return g_strstrip (mailctl (fx, "append", "INBOX", path, flag, NULL));
+  return hir_test_append (fx->address, fx->password, "INBOX", eml, flag);
 }
 
 static char *
