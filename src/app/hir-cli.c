@@ -21,7 +21,8 @@
  *                   [--body TEXT | --body-file FILE | (standard input)] [--html-file FILE]
  *                   [--attach FILE…] [--account ID] [--interactive] [--no-wait]
  *                   [--timeout SECONDS] [--json]
- *   hirondelle --compose [the options of send]          (send --interactive)
+ *   hirondelle --compose [the options of send]          (send --interactive; with
+ *                                                        --no-wait, returns at once)
  *   hirondelle list [--folder ROLE|ID] [--account ID] [--unread] [--since DATE|EPOCH]
  *                   [--text TEXT] [--limit N] [--json]
  *   hirondelle read ID [--save-attachments DIR] [--mark-read] [--json]
@@ -1220,6 +1221,25 @@ send_message (int      argc,
                                                          HIR_DBUS_OBJECT_PATH, NULL,
                                                          G_DBUS_SIGNAL_FLAGS_NONE,
                                                          remote_status_cb, &watch, NULL);
+      if (interactive && no_wait)
+        {
+          /* A program that only runs a command: hand the message over and return while
+           * the composer is open (the answer, sent or not, goes nowhere). */
+          g_autoptr(GDBusMessage) call = NULL;
+
+          g_dbus_connection_signal_unsubscribe (client.connection, subscription);
+          call = g_dbus_message_new_method_call (client.bus_name, HIR_DBUS_OBJECT_PATH,
+                                                 HIR_DBUS_INTERFACE, "Send");
+          g_dbus_message_set_body (call, g_variant_new ("(@a{sv}ah@a{sv})", message, &handles,
+                                                        options));
+          g_dbus_message_set_unix_fd_list (call, fd_list);
+          g_dbus_message_set_flags (call, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
+          if (!g_dbus_connection_send_message (client.connection, call,
+                                               G_DBUS_SEND_MESSAGE_FLAGS_NONE, NULL, &error) ||
+              !g_dbus_connection_flush_sync (client.connection, NULL, &error))
+            return fail (_("cannot reach Hirondelle"), error);
+          return EXIT_OK;
+        }
       reply = client_call (&client, "Send",
                            g_variant_new ("(@a{sv}ah@a{sv})", message, &handles, options),
                            fd_list, NULL, interactive ? G_MAXINT : 120000, &error);

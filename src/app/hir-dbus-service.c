@@ -98,6 +98,7 @@ hir_dbus_service_new (GtkApplication *application)
 
   self = g_object_new (HIR_TYPE_DBUS_SERVICE, NULL);
   self->application = application;
+  hir_dbus_set_application (self->dbus, G_APPLICATION (application));
   return self;
 }
 

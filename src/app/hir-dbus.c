@@ -23,6 +23,7 @@ struct _HirDBus
   char *error_message;
   GHashTable *registrations;     /* GDBusConnection → registration id */
   GPtrArray *waiting;            /* GDBusMethodInvocation, before the engine is open */
+  GApplication *application;     /* not owned; held while a call is answered */
   GDBusServer *server;
   char *socket_path;
   GCancellable *cancellable;
@@ -366,6 +367,14 @@ dispatch (HirDBus               *self,
 }
 
 static void
+invocation_done_cb (gpointer  data,
+                    GObject  *where_the_invocation_was)
+{
+  g_application_release (G_APPLICATION (data));
+  g_object_unref (data);
+}
+
+static void
 method_call_cb (GDBusConnection       *connection,
                 const char            *sender,
                 const char            *object_path,
@@ -377,6 +386,14 @@ method_call_cb (GDBusConnection       *connection,
 {
   HirDBus *self = user_data;
 
+  /* An application started by D-Bus activation for this call must not quit before it
+   * answered: held until the invocation is gone (answered). */
+  if (self->application != NULL)
+    {
+      g_application_hold (self->application);
+      g_object_weak_ref (G_OBJECT (invocation), invocation_done_cb,
+                         g_object_ref (self->application));
+    }
   /* D-Bus activation delivers the call that started us before the store is open. */
   if (self->messaging == NULL && self->error_message == NULL)
     {
@@ -520,6 +537,15 @@ hir_dbus_set_messaging (HirDBus      *self,
   g_signal_connect_object (messaging, "status-changed", G_CALLBACK (status_changed_cb), self, 0);
   g_signal_connect_object (messaging, "new-message", G_CALLBACK (new_message_cb), self, 0);
   dispatch_waiting (self);
+}
+
+void
+hir_dbus_set_application (HirDBus      *self,
+                          GApplication *application)
+{
+  g_return_if_fail (HIR_IS_DBUS (self));
+
+  self->application = application;
 }
 
 void

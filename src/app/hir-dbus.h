@@ -25,6 +25,10 @@ G_DECLARE_FINAL_TYPE (HirDBus, hir_dbus, HIR, DBUS, GObject)
 HirDBus      *hir_dbus_new                (void);
 void          hir_dbus_set_messaging      (HirDBus          *self,
                                            HirMessaging     *messaging);
+/* Held (g_application_hold) while a call is being answered, so an application started
+ * for it by D-Bus activation stays until it answered. Not referenced. */
+void          hir_dbus_set_application    (HirDBus          *self,
+                                           GApplication     *application);
 /* The engine could not open: waiting calls and later ones fail with this message. */
 void          hir_dbus_set_error          (HirDBus          *self,
                                            const char       *message);
