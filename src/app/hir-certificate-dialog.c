@@ -8,7 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "hir-certificate-dialog.h"
-#include "hir-jmap-client.h"
+#include "hir-certificate.h"
 
 struct _HirCertificateDialog
 {
@@ -116,8 +116,8 @@ hir_certificate_dialog_new (GtkWindow            *parent,
                 "not-valid-before", &not_before,
                 "not-valid-after", &not_after,
                 NULL);
-  self->fingerprint = hir_jmap_certificate_fingerprint (certificate);
-  reason = errors != 0 ? hir_jmap_describe_certificate_errors (errors)
+  self->fingerprint = hir_certificate_fingerprint (certificate);
+  reason = errors != 0 ? hir_certificate_describe_errors (errors)
                        /* Translators: why a certificate is untrusted when the system trusts
                         * it, but it is not the one pinned for the account. */
                        : g_strdup (_("not the certificate you trusted before"));

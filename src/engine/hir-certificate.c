@@ -10,10 +10,72 @@
 
 #include "hir-certificate.h"
 #include "hir-error.h"
-#include "hir-imap-client.h"
-#include "hir-jmap-client.h"
 
 #define FETCH_TIMEOUT 20
+
+/* Fingerprints and reasons, shared by the JMAP, IMAP and SMTP clients */
+
+char *
+hir_certificate_fingerprint (GTlsCertificate *certificate)
+{
+  g_autoptr(GByteArray) der = NULL;
+  g_autofree char *hex = NULL;
+
+  g_return_val_if_fail (G_IS_TLS_CERTIFICATE (certificate), NULL);
+
+  g_object_get (certificate, "certificate", &der, NULL);
+  if (der == NULL)
+    return NULL;
+  hex = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
+  return g_strconcat ("sha256:", hex, NULL);
+}
+
+char *
+hir_certificate_normalize_fingerprint (const char *fingerprint)
+{
+  GString *out = g_string_new (NULL);
+
+  g_return_val_if_fail (fingerprint != NULL, NULL);
+
+  if (g_ascii_strncasecmp (fingerprint, "sha256:", 7) == 0)
+    fingerprint += 7;
+  for (const char *p = fingerprint; *p; p++)
+    if (g_ascii_isxdigit (*p))
+      g_string_append_c (out, g_ascii_tolower (*p));
+  return g_string_free (out, FALSE);
+}
+
+char *
+hir_certificate_describe_errors (GTlsCertificateFlags errors)
+{
+  /* Translators: what is wrong with a server's certificate. They complete "The
+   * certificate of HOST is …" and are joined with commas when there are several. */
+  static const struct { GTlsCertificateFlags flag; const char *text; } reasons[] = {
+    { G_TLS_CERTIFICATE_UNKNOWN_CA, N_("issued by an unknown authority") },
+    { G_TLS_CERTIFICATE_BAD_IDENTITY, N_("made out for another host name") },
+    { G_TLS_CERTIFICATE_NOT_ACTIVATED, N_("not valid yet") },
+    { G_TLS_CERTIFICATE_EXPIRED, N_("expired") },
+    { G_TLS_CERTIFICATE_REVOKED, N_("revoked") },
+    { G_TLS_CERTIFICATE_INSECURE, N_("using insecure cryptography") },
+    { G_TLS_CERTIFICATE_GENERIC_ERROR, N_("invalid") },
+  };
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (reasons); i++)
+    if (errors & reasons[i].flag)
+      {
+        if (out->len > 0)
+          g_string_append (out, ", ");
+        g_string_append (out, _(reasons[i].text));
+      }
+  if (out->len == 0)
+    /* Translators: completes "The certificate of HOST is …" when no more precise
+     * reason is known. */
+    g_string_append (out, _("not trusted"));
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* Fetching a certificate for the user to look at */
 
 typedef struct
 {
@@ -253,10 +315,10 @@ hir_certificate_matches_pin (GTlsCertificate *certificate,
 
   if (pin == NULL || *pin == '\0')
     return FALSE;
-  fingerprint = hir_jmap_certificate_fingerprint (certificate);
+  fingerprint = hir_certificate_fingerprint (certificate);
   if (fingerprint == NULL)
     return FALSE;
-  a = hir_imap_normalize_fingerprint (pin);
-  b = hir_imap_normalize_fingerprint (fingerprint);
+  a = hir_certificate_normalize_fingerprint (pin);
+  b = hir_certificate_normalize_fingerprint (fingerprint);
   return g_strcmp0 (a, b) == 0;
 }

@@ -35,6 +35,14 @@ GTlsCertificate *hir_certificate_fetch_finish  (GAsyncResult            *result,
                                                 GTlsCertificateFlags    *errors,
                                                 GError                 **error);
 
+/* "sha256:hex" of a certificate's DER bytes: what an account pins. */
+char            *hir_certificate_fingerprint           (GTlsCertificate         *certificate);
+/* "sha256:AB:CD…" and "sha256:abcd…" name the same certificate: lower-case hex only. */
+char            *hir_certificate_normalize_fingerprint (const char              *fingerprint);
+/* Human-readable list of what is wrong with a certificate ("issued by an unknown
+ * authority, expired"); completes "The certificate of HOST is …". */
+char            *hir_certificate_describe_errors       (GTlsCertificateFlags     errors);
+
 /* Whether @certificate is the one pinned as @pin ("sha256:hex", any case or colons). */
 gboolean         hir_certificate_matches_pin   (GTlsCertificate         *certificate,
                                                 const char              *pin);

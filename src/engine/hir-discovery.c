@@ -628,8 +628,8 @@ fetch_failed (GTask        *task,
     }
   if (self->certificate != NULL)
     {
-      g_autofree char *reason = hir_jmap_describe_certificate_errors (self->certificate_errors);
-      g_autofree char *fingerprint = hir_jmap_certificate_fingerprint (self->certificate);
+      g_autofree char *reason = hir_certificate_describe_errors (self->certificate_errors);
+      g_autofree char *fingerprint = hir_certificate_fingerprint (self->certificate);
 
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
                                _("The certificate of %s is %s (fingerprint %s)"),

@@ -7,9 +7,9 @@
 
 #include <string.h>
 
+#include "hir-certificate.h"
 #include "hir-error.h"
 #include "hir-imap-client.h"
-#include "hir-jmap-client.h"
 
 #define CONNECT_TIMEOUT 30
 /* Silence after which a connection counts as dead. Logged-in connections always read, so
@@ -441,7 +441,7 @@ map_io_error (HirImapClient *self,
 
   if (self->peer_fingerprint != NULL && self->peer_errors != 0)
     {
-      g_autofree char *reason = hir_jmap_describe_certificate_errors (self->peer_errors);
+      g_autofree char *reason = hir_certificate_describe_errors (self->peer_errors);
 
       return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
                           "The certificate of %s is %s (fingerprint %s)",
@@ -1365,7 +1365,7 @@ accept_certificate_cb (GTlsConnection       *connection,
                        GTlsCertificateFlags  errors,
                        HirImapClient        *self)
 {
-  g_autofree char *fingerprint = hir_jmap_certificate_fingerprint (certificate);
+  g_autofree char *fingerprint = hir_certificate_fingerprint (certificate);
   g_autofree char *a = NULL;
   g_autofree char *b = NULL;
 
@@ -1380,8 +1380,8 @@ accept_certificate_cb (GTlsConnection       *connection,
 
   /* Pinning trusts exactly this certificate, whatever else is wrong with it: the user has
    * seen its fingerprint and accepted it. Same comparison as the JMAP client. */
-  a = hir_imap_normalize_fingerprint (self->trusted_certificate);
-  b = hir_imap_normalize_fingerprint (fingerprint);
+  a = hir_certificate_normalize_fingerprint (self->trusted_certificate);
+  b = hir_certificate_normalize_fingerprint (fingerprint);
   return g_str_equal (a, b);
 }
 
@@ -1406,7 +1406,7 @@ handshake_cb (GObject      *object,
 
       /* Trusted by the system: accept-certificate never ran. */
       if (self->peer_fingerprint == NULL && peer != NULL)
-        self->peer_fingerprint = hir_jmap_certificate_fingerprint (peer);
+        self->peer_fingerprint = hir_certificate_fingerprint (peer);
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;
@@ -1777,17 +1777,11 @@ hir_imap_client_connect_finish (HirImapClient  *self,
 
 /* Helpers */
 
+/* Kept for its callers; the code lives in hir-certificate.c. */
 char *
 hir_imap_normalize_fingerprint (const char *fingerprint)
 {
-  GString *out = g_string_new (NULL);
-
-  if (g_ascii_strncasecmp (fingerprint, "sha256:", 7) == 0)
-    fingerprint += 7;
-  for (const char *p = fingerprint; *p; p++)
-    if (g_ascii_isxdigit (*p))
-      g_string_append_c (out, g_ascii_tolower (*p));
-  return g_string_free (out, FALSE);
+  return hir_certificate_normalize_fingerprint (fingerprint);
 }
 
 char *

@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 #include <libsoup/soup.h>
 
+#include "hir-certificate.h"
 #include "hir-error.h"
 #include "hir-jmap-client.h"
 
@@ -253,63 +254,17 @@ hir_jmap_client_get_max_objects_in_get (HirJmapClient *self)
 
 /* Certificates */
 
+/* Kept for their callers; the code lives in hir-certificate.c. */
 char *
 hir_jmap_certificate_fingerprint (GTlsCertificate *certificate)
 {
-  g_autoptr(GByteArray) der = NULL;
-  g_autofree char *hex = NULL;
-
-  g_return_val_if_fail (G_IS_TLS_CERTIFICATE (certificate), NULL);
-
-  g_object_get (certificate, "certificate", &der, NULL);
-  if (der == NULL)
-    return NULL;
-  hex = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
-  return g_strconcat ("sha256:", hex, NULL);
-}
-
-/* "sha256:AB:CD…" and "sha256:abcd…" name the same certificate. */
-static char *
-normalize_fingerprint (const char *fingerprint)
-{
-  GString *out = g_string_new (NULL);
-
-  if (g_ascii_strncasecmp (fingerprint, "sha256:", 7) == 0)
-    fingerprint += 7;
-  for (const char *p = fingerprint; *p; p++)
-    if (g_ascii_isxdigit (*p))
-      g_string_append_c (out, g_ascii_tolower (*p));
-  return g_string_free (out, FALSE);
+  return hir_certificate_fingerprint (certificate);
 }
 
 char *
 hir_jmap_describe_certificate_errors (GTlsCertificateFlags errors)
 {
-  /* Translators: what is wrong with a server's certificate. They complete "The
-   * certificate of HOST is …" and are joined with commas when there are several. */
-  static const struct { GTlsCertificateFlags flag; const char *text; } reasons[] = {
-    { G_TLS_CERTIFICATE_UNKNOWN_CA, N_("issued by an unknown authority") },
-    { G_TLS_CERTIFICATE_BAD_IDENTITY, N_("made out for another host name") },
-    { G_TLS_CERTIFICATE_NOT_ACTIVATED, N_("not valid yet") },
-    { G_TLS_CERTIFICATE_EXPIRED, N_("expired") },
-    { G_TLS_CERTIFICATE_REVOKED, N_("revoked") },
-    { G_TLS_CERTIFICATE_INSECURE, N_("using insecure cryptography") },
-    { G_TLS_CERTIFICATE_GENERIC_ERROR, N_("invalid") },
-  };
-  g_autoptr(GString) out = g_string_new (NULL);
-
-  for (guint i = 0; i < G_N_ELEMENTS (reasons); i++)
-    if (errors & reasons[i].flag)
-      {
-        if (out->len > 0)
-          g_string_append (out, ", ");
-        g_string_append (out, _(reasons[i].text));
-      }
-  if (out->len == 0)
-    /* Translators: completes "The certificate of HOST is …" when no more precise
-     * reason is known. */
-    g_string_append (out, _("not trusted"));
-  return g_string_free (g_steal_pointer (&out), FALSE);
+  return hir_certificate_describe_errors (errors);
 }
 
 static gboolean
@@ -335,8 +290,8 @@ accept_certificate_cb (SoupMessage          *msg,
 
   /* Pinning trusts exactly this certificate, whatever else is wrong with it: the user
    * has seen its fingerprint and accepted it (a self-signed home or test server). */
-  a = normalize_fingerprint (pinned);
-  b = normalize_fingerprint (fingerprint);
+  a = hir_certificate_normalize_fingerprint (pinned);
+  b = hir_certificate_normalize_fingerprint (fingerprint);
   return g_str_equal (a, b);
 }
 

@@ -7,9 +7,8 @@
 
 #include <string.h>
 
+#include "hir-certificate.h"
 #include "hir-error.h"
-#include "hir-imap-client.h"
-#include "hir-jmap-client.h"
 #include "hir-smtp-transport.h"
 
 #define CONNECT_TIMEOUT 30
@@ -261,7 +260,7 @@ map_io_error (HirSmtpTransport *self,
 
   if (op->peer_fingerprint != NULL && op->peer_errors != 0)
     {
-      g_autofree char *reason = hir_jmap_describe_certificate_errors (op->peer_errors);
+      g_autofree char *reason = hir_certificate_describe_errors (op->peer_errors);
 
       return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
                           "The certificate of %s is %s (fingerprint %s)", self->host, reason,
@@ -500,7 +499,7 @@ accept_certificate_cb (GTlsConnection       *connection,
 {
   HirSmtpTransport *self = g_task_get_source_object (task);
   SendOp *op = g_task_get_task_data (task);
-  g_autofree char *fingerprint = hir_jmap_certificate_fingerprint (certificate);
+  g_autofree char *fingerprint = hir_certificate_fingerprint (certificate);
   g_autofree char *a = NULL;
   g_autofree char *b = NULL;
 
@@ -510,8 +509,8 @@ accept_certificate_cb (GTlsConnection       *connection,
   if (self->trusted_certificate == NULL || fingerprint == NULL)
     return FALSE;
   /* The pin trusts exactly this certificate, as for IMAP and JMAP. */
-  a = hir_imap_normalize_fingerprint (self->trusted_certificate);
-  b = hir_imap_normalize_fingerprint (fingerprint);
+  a = hir_certificate_normalize_fingerprint (self->trusted_certificate);
+  b = hir_certificate_normalize_fingerprint (fingerprint);
   return g_str_equal (a, b);
 }
 
