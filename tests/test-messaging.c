@@ -485,6 +485,12 @@ wait_in_list (User       *user,
   return 0;
 }
 
+static char *gdbus_call_full (Service    *service,
+                              const char *method,
+                              const char *argument,
+                              const char *argument2,
+                              const char *argument3);
+
 static void
 test_dbus_send (void)
 {
@@ -558,6 +564,19 @@ test_dbus_send (void)
       got_sum = checksum (got);
       g_assert_cmpstr (got_sum, ==, want_sum);
     }
+
+  /* The same from a shell script, with gdbus (no attachment: gdbus passes no
+   * descriptors). */
+  {
+    g_autofree char *subject2 = unique_subject ("From gdbus");
+    g_autofree char *message = g_strdup_printf ("{'to': <['%s']>, 'subject': <'%s'>, "
+                                                "'body': <'sent with gdbus call'>}",
+                                                bob->address, subject2);
+    g_autofree char *out = gdbus_call_full (service, "Send", message, "@ah []", "{}");
+
+    g_assert_true (g_str_has_prefix (out, "('"));
+    wait_for_delivery (bob, subject2);
+  }
   signals_clear (&signals);
 }
 
@@ -632,9 +651,11 @@ test_bad_input (void)
 
 /* Runs `gdbus call` against @service (asynchronously: we serve it) and returns stdout. */
 static char *
-gdbus_call (Service    *service,
-            const char *method,
-            const char *argument)
+gdbus_call_full (Service    *service,
+                 const char *method,
+                 const char *argument,
+                 const char *argument2,
+                 const char *argument3)
 {
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GAsyncResult) result = NULL;
@@ -644,7 +665,7 @@ gdbus_call (Service    *service,
 
   process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "gdbus", "call", "--session",
                               "--dest", service->name, "--object-path", HIR_DBUS_OBJECT_PATH,
-                              "--method", full, argument, NULL);
+                              "--method", full, argument, argument2, argument3, NULL);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (process, NULL, NULL, hir_test_async_cb, &result);
   g_subprocess_communicate_utf8_finish (process, hir_test_async_wait (&result), &out, NULL, &error);
@@ -652,6 +673,14 @@ gdbus_call (Service    *service,
   g_assert_true (g_subprocess_get_successful (process));
   g_test_message ("gdbus call %s %s → %s", method, argument, out);
   return out;
+}
+
+static char *
+gdbus_call (Service    *service,
+            const char *method,
+            const char *argument)
+{
+  return gdbus_call_full (service, method, argument, NULL, NULL);
 }
 
 static gboolean
@@ -1119,6 +1148,33 @@ test_interactive (void)
   assert_remote_error (error, "app.hirondelle.Hirondelle.Error.Cancelled");
   g_assert_true (error->domain == HIR_MESSAGING_ERROR &&
                  error->code == HIR_MESSAGING_ERROR_CANCELLED);
+
+  /* A mailto: link whose attachment cannot be read: the composer opens and says so; a
+   * readable one is only shown. Nothing is queued either way. */
+  {
+    g_autofree char *uri = g_strdup_printf ("mailto:%s?subject=Link&attach=%s"
+                                            "&attach=file:///nonexistent/secret.txt",
+                                            bob->address, path);
+    g_autoptr(GAsyncResult) listed = NULL;
+    g_autoptr(GPtrArray) queued = NULL;
+
+    g_clear_error (&error);
+
+    hir_dbus_service_open_mailto (dbus_service, uri);
+    g_assert_true (hir_test_wait_until (composer_shown, application, 30000));
+    composer = find_composer (application);
+    outgoing = hir_composer_get_outgoing (composer);
+    g_assert_cmpstr (hir_outgoing_get_subject (outgoing), ==, "Link");
+    g_assert_cmpuint (g_list_model_get_n_items (hir_outgoing_get_attachments (outgoing)), ==, 1);
+    g_assert_cmpint (hir_outgoing_get_state (outgoing), ==, HIR_OUTGOING_STATE_DRAFT);
+    hir_outbox_list_async (hir_engine_get_outbox (alice->engine), NULL, hir_test_async_cb, &listed);
+    queued = hir_outbox_list_finish (hir_engine_get_outbox (alice->engine),
+                                     hir_test_async_wait (&listed), &error);
+    g_assert_no_error (error);
+    for (guint i = 0; i < queued->len; i++)
+      g_assert_cmpstr (hir_outgoing_get_subject (g_ptr_array_index (queued, i)), !=, "Link");
+    gtk_window_destroy (GTK_WINDOW (composer));
+  }
 
   hir_dbus_service_unregister (dbus_service, connection);
   g_application_release (G_APPLICATION (application));
