@@ -24,8 +24,6 @@ struct _HirComposeController
   GCancellable    *cancellable;
   /* id → subject of the messages sent from this window, for the toasts */
   GHashTable      *subjects;
-  /* id → the "Sending…" toast, dismissed when the message is sent */
-  GHashTable      *sending_toasts;
 };
 
 G_DEFINE_FINAL_TYPE (HirComposeController, hir_compose_controller, G_TYPE_OBJECT)
@@ -150,17 +148,15 @@ queued_cb (HirComposeController *self,
 {
   AdwToast *toast;
   gint64 *key = g_new (gint64, 1);
-  gint64 *toast_key;
 
   *key = id;
   g_hash_table_replace (self->subjects, key,
                         g_strdup (hir_outgoing_get_subject (hir_composer_get_outgoing (composer))));
 
+  /* It goes by itself: libadwaita 1.2 can crash when a toast is dismissed while it
+   * animates, and the undo delay and the toast's timeout end together. */
   toast = adw_toast_new (_("Sending…"));
-  toast_key = g_new (gint64, 1);
-  *toast_key = id;
-  /* Gone once the message is sent or refused, whichever comes first. */
-  g_hash_table_replace (self->sending_toasts, toast_key, g_object_ref (toast));
+  adw_toast_set_timeout (toast, 2);
   if (delay > 0)
     {
       adw_toast_set_button_label (toast, _("_Undo"));
@@ -231,14 +227,6 @@ state_changed_cb (HirComposeController *self,
                   HirOutgoingState      state,
                   const char           *error_message)
 {
-  AdwToast *sending = g_hash_table_lookup (self->sending_toasts, &id);
-
-  if (state != HIR_OUTGOING_STATE_QUEUED && sending != NULL)
-    {
-      adw_toast_dismiss (sending);
-      g_hash_table_remove (self->sending_toasts, &id);
-    }
-
   if (state == HIR_OUTGOING_STATE_SENT && g_hash_table_contains (self->subjects, &id))
     {
       show_toast (self, _("Message sent"));
@@ -772,8 +760,8 @@ hir_compose_controller_dispose (GObject *object)
     g_signal_handlers_disconnect_by_func (self->outbox, state_changed_cb, self);
   g_clear_object (&self->outbox);
   g_clear_object (&self->address_source);
-  self->toasts = NULL;
-  self->window = NULL;
+  g_clear_weak_pointer (&self->toasts);
+  g_clear_weak_pointer (&self->window);
 
   G_OBJECT_CLASS (hir_compose_controller_parent_class)->dispose (object);
 }
@@ -786,7 +774,6 @@ hir_compose_controller_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->engine);
   g_clear_pointer (&self->subjects, g_hash_table_unref);
-  g_clear_pointer (&self->sending_toasts, g_hash_table_unref);
 
   G_OBJECT_CLASS (hir_compose_controller_parent_class)->finalize (object);
 }
@@ -809,7 +796,6 @@ hir_compose_controller_init (HirComposeController *self)
 {
   self->cancellable = g_cancellable_new ();
   self->subjects = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
-  self->sending_toasts = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
 }
 
 HirComposeController *
@@ -823,8 +809,9 @@ hir_compose_controller_new (HirEngine       *engine,
 
   self = g_object_new (HIR_TYPE_COMPOSE_CONTROLLER, NULL);
   self->engine = g_object_ref (engine);
-  self->window = window;
-  self->toasts = toasts;
+  /* Calls in flight may keep the controller past its window. */
+  g_set_weak_pointer (&self->window, window);
+  g_set_weak_pointer (&self->toasts, toasts);
   self->outbox = hir_engine_get_outbox (engine);
   if (self->outbox != NULL)
     {

@@ -19,7 +19,7 @@ G_DECLARE_FINAL_TYPE (HirComposeController, hir_compose_controller, HIR, COMPOSE
  * for the outbox in the main window: "Sending…" with Undo for the undo delay (Undo takes
  * the message back into a composer), "Message sent", and failures with the server's
  * words and a button to open the message for editing. One per main window, which owns
- * it; @toasts and @window are not referenced (they outlive it). */
+ * it; @toasts and @window are held weakly. */
 HirComposeController *hir_compose_controller_new          (HirEngine            *engine,
                                                            GtkWindow            *window,
                                                            AdwToastOverlay      *toasts);

@@ -96,23 +96,20 @@ static guint signals[N_SIGNALS];
 
 static void start_content (HirComposerView *self, GTask *task);
 
-/* The web context of composers */
-
-/* Composers have a web context of their own: spell checking is a setting of the context,
- * and it stays off for message views. They share the reader's ephemeral network session
- * and its content filter. */
+/* The web context of composers: the reader's (one set of web processes, the same
+ * ephemeral network session and content filters). Spell checking is a setting of the
+ * context; it only ever applies to editable content, so message views are untouched. */
 static WebKitWebContext *
 get_web_context (void)
 {
-  static WebKitWebContext *context;
+  WebKitWebContext *context = hir_web_context_get_web_context (hir_web_context_get_default ());
 
-  if (context == NULL)
+  if (!webkit_web_context_get_spell_checking_enabled (context))
     {
       const char * const *languages = g_get_language_names ();
       g_autoptr(GPtrArray) spell = g_ptr_array_new ();
 
-      context = webkit_web_context_new ();
-      webkit_web_context_set_cache_model (context, WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
+      /* "en_GB", "fr": the dictionaries' names, without encodings or modifiers. */
       for (guint i = 0; languages[i] != NULL; i++)
         if (g_strcmp0 (languages[i], "C") != 0 && strchr (languages[i], '.') == NULL &&
             strchr (languages[i], '@') == NULL)
@@ -442,6 +439,11 @@ hir_composer_view_constructed (GObject *object)
   webkit_settings_set_enable_webaudio (settings, FALSE);
   webkit_settings_set_enable_webrtc (settings, FALSE);
   webkit_settings_set_enable_media (settings, FALSE);
+  webkit_settings_set_enable_media_stream (settings, FALSE);
+  webkit_settings_set_enable_mediasource (settings, FALSE);
+  /* Encrypted media would also have WebKit keep a media keys folder on disk. */
+  webkit_settings_set_enable_encrypted_media (settings, FALSE);
+  webkit_settings_set_enable_fullscreen (settings, FALSE);
   webkit_settings_set_enable_html5_local_storage (settings, FALSE);
   webkit_settings_set_enable_html5_database (settings, FALSE);
   webkit_settings_set_enable_developer_extras (settings, FALSE);
