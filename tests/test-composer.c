@@ -70,29 +70,6 @@ user_connect (User       *user,
   hir_engine_start (user->engine);
 }
 
-static char *
-mailctl (User       *user,
-         const char *command,
-         ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *arg;
-  va_list args;
-
-  g_ptr_array_add (argv, (gpointer) "--password-env");
-  g_ptr_array_add (argv, (gpointer) "HIR_TEST_PASSWORD");
-  g_ptr_array_add (argv, (gpointer) "--user");
-  g_ptr_array_add (argv, user->address);
-  g_ptr_array_add (argv, (gpointer) command);
-  va_start (args, command);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  return hir_test_run_tool ("hir-mailctl", user->password, (const char * const *) argv->pdata);
-}
-
 /* Screenshots of the whole screen, when HIR_TEST_SCREENSHOTS names a directory. */
 static void
 screenshot (const char *name)
@@ -525,7 +502,7 @@ imap_has_subject (gpointer data)
       return FALSE;
     }
   wait->last_poll = now;
-  listing = mailctl (wait->user, "list", "INBOX", NULL);
+  listing = hir_test_mailctl (wait->user->address, wait->user->password, "list", "INBOX", NULL);
   wait->found = strstr (listing, wait->subject) != NULL;
   return wait->found;
 }
@@ -886,7 +863,7 @@ test_reply_headers (void)
                          user.address, subject, g_random_int ());
   g_file_set_contents (path, eml, -1, &error);
   g_assert_no_error (error);
-  uid = mailctl (&user, "append", "INBOX", path, NULL);
+  uid = hir_test_mailctl (user.address, user.password, "append", "INBOX", path, NULL);
   hir_engine_sync_account_async (user.engine, user.account, NULL, NULL, NULL);
 
   window = open_window (&user);
@@ -1268,6 +1245,142 @@ test_send_failure (void)
   user_clear (&user);
 }
 
+/* Ctrl+V with files on the clipboard (a file manager's Copy) attaches them; the entry
+ * that has the focus gets no text. */
+static void
+test_paste_files (void)
+{
+  User user = { 0 };
+  TestFile files[2] = { { 0 } };
+  g_autofree char *dir = hir_test_make_tmpdir ("composer-paste");
+  g_autoptr(GSList) list = NULL;
+  HirComposer *composer;
+  GdkClipboard *clipboard;
+  GtkWidget *subject;
+
+  user_connect (&user, "composer-paste", "Composer Paste");
+  make_file (&files[0], dir, "minutes.txt", 3000);
+  make_file (&files[1], dir, "budget.ods", 9000);
+
+  composer = hir_composer_new (NULL, user.engine, NULL);
+  gtk_window_present (GTK_WINDOW (composer));
+  g_assert_true (hir_test_wait_until (composer_shown, NULL, TIMEOUT_MS));
+  subject = find_widget (GTK_WIDGET (composer), is_named, "subject");
+  gtk_widget_grab_focus (subject);
+
+  for (guint i = G_N_ELEMENTS (files); i > 0; i--)
+    list = g_slist_prepend (list, g_file_new_for_path (files[i - 1].path));
+  clipboard = gtk_widget_get_clipboard (GTK_WIDGET (composer));
+  gdk_clipboard_set (clipboard, GDK_TYPE_FILE_LIST, list);
+  g_slist_free_full (g_steal_pointer (&list), g_object_unref);
+
+  /* Without a window manager the keyboard follows the pointer. */
+  xdotool ("mousemove", "300", "150", NULL);
+  settle (100);
+  xdotool ("key", "ctrl+v", NULL);
+  g_assert_true (hir_test_wait_until (has_attachments, composer, TIMEOUT_MS));
+  check_attachments (composer, files, G_N_ELEMENTS (files));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (subject)), ==, "");
+
+  gtk_window_destroy (GTK_WINDOW (composer));
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    test_file_clear (&files[i]);
+  user_clear (&user);
+}
+
+static gboolean
+has_rfc822_part (gpointer data)
+{
+  HirComposer *composer = data;
+  GListModel *parts = hir_outgoing_get_attachments (hir_composer_get_outgoing (composer));
+
+  for (guint i = 0; i < g_list_model_get_n_items (parts); i++)
+    {
+      g_autoptr(HirOutgoingAttachment) part = g_list_model_get_item (parts, i);
+
+      if (g_strcmp0 (hir_outgoing_attachment_get_content_type (part), "message/rfc822") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Forward carries the original's attachments along; forward as attachment carries the
+ * whole original. */
+static void
+test_forward (void)
+{
+  User user = { 0 };
+  g_autofree char *subject = g_strdup_printf ("Composer test: agenda %u", g_random_int ());
+  g_autofree char *forward_subject = g_strdup_printf ("Fwd: %s", subject);
+  g_autofree char *dir = hir_test_make_tmpdir ("composer-forward");
+  g_autofree char *path = g_build_filename (dir, "original.eml", NULL);
+  g_autofree char *eml = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HirOutgoingAttachment) part = NULL;
+  HirWindow *window;
+  HirComposer *composer;
+  Lookup lookup = { NULL, subject, 0 };
+  GBytes *data;
+  g_autofree char *original = NULL;
+
+  user_connect (&user, "composer-forward", "Composer Forward");
+  eml = g_strdup_printf ("From: Carol Example <carol@example.test>\n"
+                         "To: %s\n"
+                         "Subject: %s\n"
+                         "Date: Tue, 03 Nov 2026 10:00:00 +0100\n"
+                         "Message-ID: <agenda-%u@example.test>\n"
+                         "MIME-Version: 1.0\n"
+                         "Content-Type: multipart/mixed; boundary=\"b\"\n"
+                         "\n"
+                         "--b\n"
+                         "Content-Type: text/plain; charset=utf-8\n"
+                         "\n"
+                         "The agenda is attached.\n"
+                         "--b\n"
+                         "Content-Type: text/plain; name=\"agenda.txt\"\n"
+                         "Content-Disposition: attachment; filename=\"agenda.txt\"\n"
+                         "\n"
+                         "1. Budget\n2. Holidays\n"
+                         "--b--\n",
+                         user.address, subject, g_random_int ());
+  g_file_set_contents (path, eml, -1, &error);
+  g_assert_no_error (error);
+  g_free (hir_test_mailctl (user.address, user.password, "append", "INBOX", path, NULL));
+  hir_engine_sync_account_async (user.engine, user.account, NULL, NULL, NULL);
+
+  window = open_window (&user);
+  lookup.window = window;
+  g_assert_true (hir_test_wait_until (message_listed, &lookup, TIMEOUT_MS));
+  gtk_single_selection_set_selected (hir_window_get_message_selection (window), lookup.position);
+  g_assert_true (hir_test_wait_until (reader_done, hir_window_get_reader (window), TIMEOUT_MS));
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "message.forward", NULL);
+  composer = wait_for_composer ();
+  g_assert_true (hir_test_wait_until (has_one_attachment, composer, TIMEOUT_MS));
+  g_assert_cmpstr (entry_text (composer, "subject"), ==, forward_subject);
+  g_assert_cmpstr (entry_text (composer, "to"), ==, "");
+  part = g_list_model_get_item (hir_outgoing_get_attachments (hir_composer_get_outgoing (composer)), 0);
+  g_assert_cmpstr (hir_outgoing_attachment_get_filename (part), ==, "agenda.txt");
+  screenshot ("composer-forward");
+  gtk_window_destroy (GTK_WINDOW (composer));
+  g_assert_true (hir_test_wait_until (no_composer, NULL, TIMEOUT_MS));
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "message.forward-attachment", NULL);
+  composer = wait_for_composer ();
+  g_assert_true (hir_test_wait_until (has_rfc822_part, composer, TIMEOUT_MS));
+  g_clear_object (&part);
+  part = g_list_model_get_item (hir_outgoing_get_attachments (hir_composer_get_outgoing (composer)), 0);
+  data = hir_outgoing_attachment_get_data (part);
+  original = g_strndup (g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+  g_assert_nonnull (strstr (original, subject));
+  g_assert_nonnull (strstr (original, "agenda.txt"));
+  g_assert_nonnull (strstr (original, "agenda-"));
+  gtk_window_destroy (GTK_WINDOW (composer));
+
+  close_window (window);
+  user_clear (&user);
+}
+
 /* GTK 4.8 warns when an entry focused while an X drag holds the pointer never sees the
  * focus leave (the drag's grab takes it): a GTK quirk, not ours. Everything else goes to
  * the default writer, fatal as before. */
@@ -1290,9 +1403,26 @@ main (int   argc,
 {
   /* The drags are X11's: GTK's Wayland backend would need a compositor. */
   g_setenv ("GDK_BACKEND", "x11", TRUE);
+  /* WebKit keeps a folder per program under $XDG_DATA_HOME named after the program; with
+   * meson's absolute argv[0] that name would be a path through this very file. */
+  {
+    g_autofree char *name = g_path_get_basename (argv[0]);
+
+    g_set_prgname (name);
+  }
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
   g_log_set_writer_func (log_writer_cb, NULL, NULL);
+
+  /* The application's style sheet, as AdwApplication loads it, so the screenshots show
+   * what users see. */
+  {
+    g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
+
+    gtk_css_provider_load_from_resource (css, "/app/hirondelle/Hirondelle/style.css");
+    gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  }
 
   g_test_add_func ("/composer/drop-on-composer", test_drop_on_composer);
   g_test_add_func ("/composer/drop-on-window", test_drop_on_window);
@@ -1302,6 +1432,8 @@ main (int   argc,
   g_test_add_func ("/composer/draft", test_draft);
   g_test_add_func ("/composer/inline-image", test_inline_image);
   g_test_add_func ("/composer/send-failure", test_send_failure);
+  g_test_add_func ("/composer/paste-files", test_paste_files);
+  g_test_add_func ("/composer/forward", test_forward);
 
   return g_test_run ();
 }
