@@ -347,7 +347,8 @@ line_read_cb (GObject      *object,
 static void
 drag_source_start (DragSource *source,
                    TestFile   *files,
-                   guint       n_files)
+                   guint       n_files,
+                   gboolean    uri_list)
 {
   const char *helper = g_getenv ("HIR_TEST_DRAG_SOURCE");
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
@@ -356,6 +357,8 @@ drag_source_start (DragSource *source,
 
   g_assert_nonnull (helper);
   g_ptr_array_add (argv, (gpointer) helper);
+  if (uri_list)
+    g_ptr_array_add (argv, (gpointer) "--uri-list");
   for (guint i = 0; i < n_files; i++)
     g_ptr_array_add (argv, files[i].path);
   g_ptr_array_add (argv, NULL);
@@ -382,15 +385,16 @@ drag_source_stop (DragSource *source)
 }
 
 static void
-drag_files_to (TestFile *files,
-               guint     n_files,
-               int       x,
-               int       y)
+drag_to (TestFile *files,
+         guint     n_files,
+         int       x,
+         int       y,
+         gboolean  uri_list)
 {
   DragSource source = { 0 };
   char xs[16], ys[16];
 
-  drag_source_start (&source, files, n_files);
+  drag_source_start (&source, files, n_files, uri_list);
 
   xdotool ("mousemove", "1050", "700", NULL);
   settle (100);
@@ -416,6 +420,15 @@ drag_files_to (TestFile *files,
   settle (300);
 
   drag_source_stop (&source);
+}
+
+static void
+drag_files_to (TestFile *files,
+               guint     n_files,
+               int       x,
+               int       y)
+{
+  drag_to (files, n_files, x, y, FALSE);
 }
 
 /* Sending and delivery */
@@ -1381,6 +1394,33 @@ test_forward (void)
   user_clear (&user);
 }
 
+/* A program that offers files only as text/uri-list (no GdkFileList, no portal formats)
+ * is understood too. */
+static void
+test_drop_uri_list (void)
+{
+  User user = { 0 };
+  TestFile files[2] = { { 0 } };
+  g_autofree char *dir = hir_test_make_tmpdir ("composer-uri-list");
+  HirComposer *composer;
+
+  user_connect (&user, "composer-uris", "Composer URIs");
+  make_file (&files[0], dir, "slides.odp", 20000);
+  make_file (&files[1], dir, "notes with spaces.txt", 500);
+
+  composer = hir_composer_new (NULL, user.engine, NULL);
+  gtk_window_present (GTK_WINDOW (composer));
+  g_assert_true (hir_test_wait_until (composer_shown, NULL, TIMEOUT_MS));
+  drag_to (files, G_N_ELEMENTS (files), 400, 120, TRUE);
+  g_assert_true (hir_test_wait_until (has_attachments, composer, TIMEOUT_MS));
+  check_attachments (composer, files, G_N_ELEMENTS (files));
+
+  gtk_window_destroy (GTK_WINDOW (composer));
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    test_file_clear (&files[i]);
+  user_clear (&user);
+}
+
 /* GTK 4.8 warns when an entry focused while an X drag holds the pointer never sees the
  * focus leave (the drag's grab takes it): a GTK quirk, not ours. Everything else goes to
  * the default writer, fatal as before. */
@@ -1426,6 +1466,7 @@ main (int   argc,
 
   g_test_add_func ("/composer/drop-on-composer", test_drop_on_composer);
   g_test_add_func ("/composer/drop-on-window", test_drop_on_window);
+  g_test_add_func ("/composer/drop-uri-list", test_drop_uri_list);
   g_test_add_func ("/composer/undo-send", test_undo_send);
   g_test_add_func ("/composer/reply-headers", test_reply_headers);
   g_test_add_func ("/composer/size-warning", test_size_warning);
