@@ -19,6 +19,8 @@
 #include <adwaita.h>
 #include <gio/gunixfdlist.h>
 #include <gio/gunixinputstream.h>
+#include <glib/gstdio.h>
+#include <signal.h>
 
 #include "hir-application.h"
 #include "hir-composer.h"
@@ -1264,6 +1266,105 @@ test_xdg_email (void)
 
   gtk_window_destroy (GTK_WINDOW (composer));
   g_application_release (G_APPLICATION (application));
+  /* A registered GApplication is never really gone before exit (it keeps the command
+   * line's account locked): this test runs last. */
+}
+
+
+/* ------------------------------------------------------------------------------------ */
+/* D-Bus activation: a Send to a bus where Hirondelle is not running starts it          */
+
+static gboolean
+name_gone (gpointer data)
+{
+  GDBusConnection *bus = data;
+  g_autoptr(GVariant) reply = NULL;
+  gboolean owned = TRUE;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", APP_ID), G_VARIANT_TYPE ("(b)"),
+                                       G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &owned);
+  return !owned;
+}
+
+static void
+test_activation (void)
+{
+  User *alice = cli_account ();
+  g_autoptr(User) bob = user_new ("msg-activated-to", FALSE);
+  g_autofree char *services = g_build_filename (cli_home, "data", "dbus-1", "services", NULL);
+  g_autofree char *service = g_build_filename (services, APP_ID ".service", NULL);
+  g_autofree char *binary = binary_path ();
+  g_autofree char *text = g_strdup_printf ("[D-BUS Service]\nName=" APP_ID "\n"
+                                           "Exec=%s --gapplication-service\n", binary);
+  g_autofree char *subject = unique_subject ("Activated");
+  g_autofree char *address = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) daemon = NULL;
+  g_autoptr(GDataInputStream) lines = NULL;
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder message;
+  const char *to[] = { bob->address, NULL };
+  const char *id = NULL;
+
+  if (!gtk_is_initialized ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  (void) alice;
+
+  /* A session bus of our own that knows the service file, as an installed Hirondelle
+   * has it in $XDG_DATA_HOME/dbus-1/services. */
+  g_mkdir_with_parents (services, 0700);
+  g_file_set_contents (service, text, -1, &error);
+  g_assert_no_error (error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", "--session", "--nofork",
+                                        "--nopidfile", "--print-address=1", NULL);
+  g_assert_no_error (error);
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (daemon));
+  address = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (address);
+  g_dbus_connection_new_for_address (address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                     G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL,
+                                     hir_test_async_cb, &result);
+  bus = g_dbus_connection_new_for_address_finish (hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  /* The call starts Hirondelle, which answers once the message is queued... */
+  g_variant_builder_init (&message, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&message, "{sv}", "to", g_variant_new_strv (to, -1));
+  g_variant_builder_add (&message, "{sv}", "subject", g_variant_new_string (subject));
+  g_variant_builder_add (&message, "{sv}", "body", g_variant_new_string ("Started for this."));
+  g_dbus_connection_call (bus, APP_ID, HIR_DBUS_OBJECT_PATH, HIR_DBUS_INTERFACE, "Send",
+                          g_variant_new ("(a{sv}@ah@a{sv})", &message,
+                                         g_variant_new_array (G_VARIANT_TYPE_HANDLE, NULL, 0),
+                                         g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)),
+                          G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE, 60000, NULL,
+                          hir_test_async_cb, &result);
+  reply = g_dbus_connection_call_finish (bus, hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(&s)", &id);
+  g_assert_cmpstr (id, !=, "");
+
+  /* ...stays until it is sent, then goes away by itself. */
+  wait_for_delivery (bob, subject);
+  g_assert_true (hir_test_wait_until (name_gone, bus, 30000));
+
+  g_dbus_connection_close_sync (bus, NULL, NULL);
+  g_subprocess_send_signal (daemon, SIGTERM);
+  g_subprocess_wait (daemon, NULL, NULL);
+  g_unlink (service);
 }
 
 int
@@ -1294,6 +1395,7 @@ main (int   argc,
   g_test_add_func ("/app/messaging/cli-headless", test_cli_headless);
   g_test_add_func ("/app/messaging/cli-beside-running-instance", test_cli_beside_running_instance);
   g_test_add_func ("/app/messaging/interactive", test_interactive);
+  g_test_add_func ("/app/messaging/dbus-activation", test_activation);
   g_test_add_func ("/app/messaging/xdg-email", test_xdg_email);
 
   return g_test_run ();
