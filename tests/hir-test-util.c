@@ -286,3 +286,100 @@ hir_test_wait_until (gboolean (*condition) (gpointer data),
     g_source_remove (source);
   return condition (data);
 }
+
+/* A TCP relay */
+
+struct _HirTestRelay
+{
+  GSocketService *service;
+  guint16 port;
+  guint16 target_port;
+  GPtrArray *streams;
+};
+
+static void
+relay_splice_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_io_stream_splice_finish (result, NULL);
+}
+
+static gboolean
+relay_incoming_cb (GSocketService    *service,
+                   GSocketConnection *connection,
+                   GObject           *source,
+                   HirTestRelay      *relay)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) upstream = NULL;
+
+  /* Blocking connect to the local server: immediate on loopback. */
+  upstream = g_socket_client_connect_to_host (client, "127.0.0.1", relay->target_port, NULL,
+                                              NULL);
+  if (upstream == NULL)
+    return TRUE;
+  g_ptr_array_add (relay->streams, g_object_ref (connection));
+  g_ptr_array_add (relay->streams, g_object_ref (upstream));
+  g_io_stream_splice_async (G_IO_STREAM (connection), G_IO_STREAM (upstream),
+                            G_IO_STREAM_SPLICE_NONE, G_PRIORITY_DEFAULT, NULL, relay_splice_cb,
+                            NULL);
+  return TRUE;
+}
+
+void
+hir_test_relay_up (HirTestRelay *relay)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, relay->port);
+  g_autoptr(GSocketAddress) effective = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (relay->service);
+  relay->service = g_socket_service_new ();
+  g_socket_listener_add_address (G_SOCKET_LISTENER (relay->service), address,
+                                 G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &effective,
+                                 &error);
+  g_assert_no_error (error);
+  relay->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  g_signal_connect (relay->service, "incoming", G_CALLBACK (relay_incoming_cb), relay);
+  g_socket_service_start (relay->service);
+}
+
+void
+hir_test_relay_down (HirTestRelay *relay)
+{
+  g_assert_nonnull (relay->service);
+  g_socket_service_stop (relay->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (relay->service));
+  g_clear_object (&relay->service);
+  for (guint i = 0; i < relay->streams->len; i++)
+    g_io_stream_close (g_ptr_array_index (relay->streams, i), NULL, NULL);
+  g_ptr_array_set_size (relay->streams, 0);
+}
+
+HirTestRelay *
+hir_test_relay_new (guint16 target_port)
+{
+  HirTestRelay *relay = g_new0 (HirTestRelay, 1);
+
+  relay->target_port = target_port;
+  relay->streams = g_ptr_array_new_with_free_func (g_object_unref);
+  hir_test_relay_up (relay);
+  return relay;
+}
+
+guint16
+hir_test_relay_get_port (HirTestRelay *relay)
+{
+  return relay->port;
+}
+
+void
+hir_test_relay_free (HirTestRelay *relay)
+{
+  if (relay->service != NULL)
+    hir_test_relay_down (relay);
+  g_ptr_array_unref (relay->streams);
+  g_free (relay);
+}

@@ -68,4 +68,17 @@ gboolean     hir_test_wait_until        (gboolean     (*condition) (gpointer dat
                                          gpointer       data,
                                          guint          timeout_ms);
 
+/* A TCP relay on 127.0.0.1 in front of a server port that a test can take away (the
+ * port closes, every connection drops, as when the network goes) and bring back on the
+ * same port. Runs on the main context. */
+typedef struct _HirTestRelay HirTestRelay;
+
+HirTestRelay *hir_test_relay_new        (guint16        target_port);
+guint16       hir_test_relay_get_port   (HirTestRelay  *relay);
+void          hir_test_relay_down       (HirTestRelay  *relay);
+void          hir_test_relay_up         (HirTestRelay  *relay);
+void          hir_test_relay_free       (HirTestRelay  *relay);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HirTestRelay, hir_test_relay_free)
+
 G_END_DECLS

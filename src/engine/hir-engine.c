@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 
 #include "hir-account-config.h"
 #include "hir-engine.h"
@@ -51,6 +53,15 @@ typedef struct
   gboolean auth_failed;
   guint retry_source;
   guint backoff;
+
+  /* Pending operations (moves, deletes, flags made here): one replay runs at a time;
+   * tasks waiting for it to stop, and callers waiting for their own operation (op id →
+   * GTask). */
+  gboolean replaying;
+  guint replay_generation;  /* bumped by a halt: older replay callbacks stop */
+  gint64 replay_op;
+  GPtrArray *replay_waiters;
+  GHashTable *op_tasks;
 } AccountSlot;
 
 struct _HirEngine
@@ -91,6 +102,12 @@ static guint signals[N_SIGNALS];
 
 static void request_sync (AccountSlot *slot,
                           GTask       *waiter);
+static void complete_op_tasks (AccountSlot *slot);
+static void replay_async (AccountSlot         *slot,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data);
+static gboolean replay_finish (GAsyncResult  *result,
+                               GError       **error);
 
 /* Account slots */
 
@@ -127,6 +144,8 @@ account_slot_clear (AccountSlot *slot)
   g_clear_pointer (&slot->provider_waiters, g_ptr_array_unref);
   g_clear_pointer (&slot->waiters, g_ptr_array_unref);
   g_clear_pointer (&slot->pending_waiters, g_ptr_array_unref);
+  g_clear_pointer (&slot->replay_waiters, g_ptr_array_unref);
+  g_clear_pointer (&slot->op_tasks, g_hash_table_unref);
 }
 
 static AccountSlot *
@@ -155,6 +174,8 @@ account_slot_new (HirEngine  *engine,
   slot->provider_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   slot->waiters = g_ptr_array_new_with_free_func (g_object_unref);
   slot->pending_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  slot->replay_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  slot->op_tasks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
   return slot;
 }
 
@@ -183,6 +204,11 @@ account_slot_halt (AccountSlot *slot)
   fail_tasks (slot->provider_waiters, cancelled);
   fail_tasks (slot->waiters, cancelled);
   fail_tasks (slot->pending_waiters, cancelled);
+  slot->replaying = FALSE;
+  slot->replay_generation++;
+  slot->replay_op = 0;
+  fail_tasks (slot->replay_waiters, cancelled);
+  complete_op_tasks (slot);
 }
 
 /* Called when the slot leaves the engine's table. */
@@ -434,6 +460,28 @@ provider_sync_cb (GObject      *object,
 }
 
 static void
+sync_replayed_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(AccountSlot) slot = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!replay_finish (result, &error))
+    {
+      if (slot->dead || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Operations wait: syncing now would undo them in the list. */
+      sync_finished (slot, error);
+      return;
+    }
+  if (slot->dead)
+    return;
+  hir_provider_sync_async (slot->provider, slot->cancellable, provider_sync_cb,
+                           account_slot_ref (slot));
+}
+
+static void
 sync_provider_ready_cb (GObject      *object,
                         GAsyncResult *result,
                         gpointer      user_data)
@@ -451,8 +499,9 @@ sync_provider_ready_cb (GObject      *object,
   if (slot->dead)
     return;
 
-  hir_provider_sync_async (slot->provider, slot->cancellable, provider_sync_cb,
-                           account_slot_ref (slot));
+  /* What was done here while the server could not hear it goes first, so the server's
+   * older view does not bring moved or deleted messages back. */
+  replay_async (slot, sync_replayed_cb, account_slot_ref (slot));
 }
 
 static void
@@ -1112,6 +1161,7 @@ typedef struct
   HirMessageFlags old_flags;
   GBytes *bytes;
   char *path;
+  gint64 op_id;
 } Request;
 
 static void
@@ -1429,7 +1479,309 @@ hir_engine_load_attachment_finish (HirEngine     *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* Flags */
+/* Operations: flags, moves and deletes
+ *
+ * Each is written to pending_operations and applied to the store at once (the lists
+ * update), then replayed to the server in order by one runner per account. An operation
+ * the server could not hear (offline, unreachable) stays queued, unreverted, until the
+ * next sync, which replays the queue before it applies anything. An operation the server
+ * refused (the message or the folder is gone, a flag it will not store) is forgotten and
+ * the following sync shows what the server has: a queued operation never destroys a
+ * message the server still holds elsewhere, and a delete queued while offline only ever
+ * moves to Trash. */
+
+typedef enum
+{
+  OP_FLAGS = 1,
+  OP_MOVE = 2,
+  OP_DESTROY = 3,
+} OpKind;
+
+typedef enum
+{
+  ASK_FLAGS,
+  ASK_MOVE,
+  ASK_DELETE,
+  ASK_ARCHIVE,
+} OpAsk;
+
+typedef struct
+{
+  /* In */
+  char *account_id;
+  char *remote_id;
+  gint64 message_id;
+  OpAsk ask;
+  HirMessageFlags flags;
+  char *folder;
+  gint64 in_flight;
+  /* Out (and, for the runner, the row read back) */
+  gint64 op_id;
+  OpKind kind;
+  char *destination;
+  char *source;
+} OpJob;
+
+static void
+op_job_free (OpJob *job)
+{
+  g_free (job->account_id);
+  g_free (job->remote_id);
+  g_free (job->folder);
+  g_free (job->destination);
+  g_free (job->source);
+  g_free (job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OpJob, op_job_free)
+
+static gboolean
+ops_sql_error (sqlite3  *db,
+               GError  **error)
+{
+  g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, "Pending operations: %s",
+               sqlite3_errmsg (db));
+  return FALSE;
+}
+
+/* The remote id of the account's folder with @role, or NULL. */
+static char *
+sql_role_folder (sqlite3       *db,
+                 const char    *account_id,
+                 HirFolderRole  role)
+{
+  sqlite3_stmt *stmt = NULL;
+  char *remote_id = NULL;
+
+  if (sqlite3_prepare_v2 (db, "SELECT remote_id FROM folders WHERE account_id = ? AND role = ? "
+                              "ORDER BY id LIMIT 1", -1, &stmt, NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, account_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (stmt, 2, role);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    remote_id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  return remote_id;
+}
+
+static gboolean
+sql_in_role_folder (sqlite3       *db,
+                    gint64         message_id,
+                    HirFolderRole  role)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean found;
+
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM message_folders mf JOIN folders f "
+                              "ON f.id = mf.folder_id WHERE mf.message_id = ? AND f.role = ?",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, message_id);
+  sqlite3_bind_int (stmt, 2, role);
+  found = sqlite3_step (stmt) == SQLITE_ROW;
+  sqlite3_finalize (stmt);
+  return found;
+}
+
+/* The remote ids of the folders a message is in, one a line, or NULL. */
+static char *
+sql_message_folders (sqlite3 *db,
+                     gint64   message_id)
+{
+  sqlite3_stmt *stmt = NULL;
+  GString *out = g_string_new (NULL);
+
+  if (sqlite3_prepare_v2 (db, "SELECT f.remote_id FROM message_folders mf JOIN folders f "
+                              "ON f.id = mf.folder_id WHERE mf.message_id = ?", -1, &stmt,
+                          NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (stmt, 1, message_id);
+      while (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          if (out->len > 0)
+            g_string_append_c (out, '\n');
+          g_string_append (out, (const char *) sqlite3_column_text (stmt, 0));
+        }
+      sqlite3_finalize (stmt);
+    }
+  if (out->len == 0)
+    {
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Decides what the operation is (a delete outside Trash is a move to Trash), merges it
+ * into the message's last queued operation where that is safe, else appends it. */
+static gboolean
+job_queue_op (sqlite3  *db,
+              gpointer  data,
+              GError  **error)
+{
+  OpJob *job = data;
+  sqlite3_stmt *stmt = NULL;
+  gint64 last_id = 0;
+  int last_kind = 0;
+
+  switch (job->ask)
+    {
+    case ASK_FLAGS:
+      job->kind = OP_FLAGS;
+      break;
+    case ASK_MOVE:
+      job->kind = OP_MOVE;
+      job->destination = g_strdup (job->folder);
+      break;
+    case ASK_ARCHIVE:
+      job->kind = OP_MOVE;
+      job->destination = sql_role_folder (db, job->account_id, HIR_FOLDER_ROLE_ARCHIVE);
+      if (job->destination == NULL)
+        {
+          g_set_error_literal (error, HIR_ERROR, HIR_ERROR_NOT_FOUND,
+                               _("This account has no Archive folder"));
+          return FALSE;
+        }
+      break;
+    case ASK_DELETE:
+    default:
+      job->destination = sql_role_folder (db, job->account_id, HIR_FOLDER_ROLE_TRASH);
+      if (job->destination != NULL &&
+          !sql_in_role_folder (db, job->message_id, HIR_FOLDER_ROLE_TRASH))
+        job->kind = OP_MOVE;
+      else
+        {
+          job->kind = OP_DESTROY;
+          g_clear_pointer (&job->destination, g_free);
+        }
+      break;
+    }
+
+  if (job->kind == OP_MOVE)
+    job->source = sql_message_folders (db, job->message_id);
+
+  if (sqlite3_prepare_v2 (db, "SELECT id, kind FROM pending_operations "
+                              "WHERE account_id = ? AND remote_id = ? ORDER BY id DESC LIMIT 1",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return ops_sql_error (db, error);
+  sqlite3_bind_text (stmt, 1, job->account_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, job->remote_id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      last_id = sqlite3_column_int64 (stmt, 0);
+      last_kind = sqlite3_column_int (stmt, 1);
+    }
+  sqlite3_finalize (stmt);
+
+  /* Two flag changes are the last one, two moves the last destination; never the one
+   * the runner is sending now. */
+  if (last_id != 0 && last_id != job->in_flight && last_kind == (int) job->kind &&
+      job->kind != OP_DESTROY)
+    {
+      if (sqlite3_prepare_v2 (db, "UPDATE pending_operations SET flags = ?, folder = ? "
+                                  "WHERE id = ?", -1, &stmt, NULL) != SQLITE_OK)
+        return ops_sql_error (db, error);
+      sqlite3_bind_int (stmt, 1, job->flags);
+      if (job->destination != NULL)
+        sqlite3_bind_text (stmt, 2, job->destination, -1, SQLITE_TRANSIENT);
+      else
+        sqlite3_bind_null (stmt, 2);
+      sqlite3_bind_int64 (stmt, 3, last_id);
+      job->op_id = last_id;
+    }
+  else
+    {
+      if (sqlite3_prepare_v2 (db, "INSERT INTO pending_operations "
+                                  "(account_id, remote_id, kind, flags, folder, source) "
+                                  "VALUES (?, ?, ?, ?, ?, ?)", -1, &stmt, NULL) != SQLITE_OK)
+        return ops_sql_error (db, error);
+      sqlite3_bind_text (stmt, 1, job->account_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 2, job->remote_id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int (stmt, 3, job->kind);
+      sqlite3_bind_int (stmt, 4, job->flags);
+      if (job->destination != NULL)
+        sqlite3_bind_text (stmt, 5, job->destination, -1, SQLITE_TRANSIENT);
+      else
+        sqlite3_bind_null (stmt, 5);
+      if (job->source != NULL)
+        sqlite3_bind_text (stmt, 6, job->source, -1, SQLITE_TRANSIENT);
+      else
+        sqlite3_bind_null (stmt, 6);
+    }
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    {
+      sqlite3_finalize (stmt);
+      return ops_sql_error (db, error);
+    }
+  sqlite3_finalize (stmt);
+  if (job->op_id == 0)
+    job->op_id = sqlite3_last_insert_rowid (db);
+  return TRUE;
+}
+
+/* The account's first queued operation into @data (op_id 0 when none). */
+static gboolean
+job_next_op (sqlite3  *db,
+             gpointer  data,
+             GError  **error)
+{
+  OpJob *job = data;
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  job->op_id = 0;
+  g_clear_pointer (&job->remote_id, g_free);
+  g_clear_pointer (&job->destination, g_free);
+  g_clear_pointer (&job->source, g_free);
+  if (sqlite3_prepare_v2 (db, "SELECT id, remote_id, kind, flags, folder, source "
+                              "FROM pending_operations "
+                              "WHERE account_id = ? ORDER BY id LIMIT 1", -1, &stmt,
+                          NULL) != SQLITE_OK)
+    return ops_sql_error (db, error);
+  sqlite3_bind_text (stmt, 1, job->account_id, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      job->op_id = sqlite3_column_int64 (stmt, 0);
+      job->remote_id = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      job->kind = sqlite3_column_int (stmt, 2);
+      job->flags = sqlite3_column_int (stmt, 3);
+      job->destination = g_strdup ((const char *) sqlite3_column_text (stmt, 4));
+      job->source = g_strdup ((const char *) sqlite3_column_text (stmt, 5));
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return ops_sql_error (db, error);
+  return TRUE;
+}
+
+static gboolean
+job_forget_op (sqlite3  *db,
+               gpointer  data,
+               GError  **error)
+{
+  OpJob *job = data;
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (db, "DELETE FROM pending_operations WHERE id = ?", -1, &stmt,
+                          NULL) != SQLITE_OK)
+    return ops_sql_error (db, error);
+  sqlite3_bind_int64 (stmt, 1, job->op_id);
+  rc = sqlite3_step (stmt);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return ops_sql_error (db, error);
+  return TRUE;
+}
+
+/* Errors that mean "the server will not do it", as opposed to "could not ask". */
+static gboolean
+error_is_refusal (const GError *error)
+{
+  return g_error_matches (error, HIR_ERROR, HIR_ERROR_SERVER) ||
+         g_error_matches (error, HIR_ERROR, HIR_ERROR_NOT_FOUND);
+}
 
 static void
 revert_flags_cb (GObject      *object,
@@ -1445,73 +1797,433 @@ revert_flags_cb (GObject      *object,
   g_task_return_error (task, server_error);
 }
 
+/* A caller's operation is done: taken by the server or queued (@error NULL), or
+ * refused. A refused flag change is put back at once; a refused move or delete comes
+ * back with the next sync. */
 static void
-remote_flags_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+finish_op_task (GTask  *task,
+                GError *error)
+{
+  HirEngine *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+
+  if (error == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  if (g_task_get_source_tag (task) == hir_engine_set_flags_async &&
+      hir_message_get_flags (request->message) == request->flags)
+    {
+      hir_message_set_flags (request->message, request->old_flags);
+      g_object_set_data (G_OBJECT (task), "hir-error", error);
+      hir_store_set_flags_async (self->store, hir_message_get_id (request->message),
+                                 request->old_flags, NULL, revert_flags_cb, task);
+      return;
+    }
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static void
+complete_op_task (AccountSlot *slot,
+                  gint64       op_id,
+                  GError      *error)
+{
+  gpointer key = NULL, value = NULL;
+
+  if (!g_hash_table_steal_extended (slot->op_tasks, &op_id, &key, &value))
+    {
+      g_clear_error (&error);
+      return;
+    }
+  g_free (key);
+  finish_op_task (value, error);
+}
+
+/* Every waiting caller's operation stays queued: that is success for them. */
+static void
+complete_op_tasks (AccountSlot *slot)
+{
+  g_autoptr(GList) tasks = NULL;
+
+  if (slot->op_tasks == NULL)
+    return;
+  tasks = g_hash_table_get_values (slot->op_tasks);
+  g_hash_table_steal_all (slot->op_tasks);
+  for (GList *l = tasks; l != NULL; l = l->next)
+    finish_op_task (l->data, NULL);
+}
+
+static void replay_next (AccountSlot *slot);
+
+static void
+replay_stop (AccountSlot  *slot,
+             const GError *error)
+{
+  slot->replaying = FALSE;
+  slot->replay_op = 0;
+  if (error != NULL)
+    complete_op_tasks (slot);
+  fail_tasks (slot->replay_waiters, error);
+}
+
+typedef struct
+{
+  AccountSlot *slot;
+  guint generation;
+  OpJob *job;
+} Replay;
+
+static void
+replay_free (Replay *replay)
+{
+  g_clear_pointer (&replay->slot, account_slot_unref);
+  g_clear_pointer (&replay->job, op_job_free);
+  g_free (replay);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Replay, replay_free)
+
+/* The slot was removed or halted since this replay step began. */
+static gboolean
+replay_is_stale (Replay *replay)
+{
+  return replay->slot->dead || replay->generation != replay->slot->replay_generation;
+}
+
+static Replay *
+replay_new (AccountSlot *slot)
+{
+  Replay *replay = g_new0 (Replay, 1);
+
+  replay->slot = account_slot_ref (slot);
+  replay->generation = slot->replay_generation;
+  replay->job = g_new0 (OpJob, 1);
+  replay->job->account_id = g_strdup (hir_account_get_id (slot->account));
+  return replay;
+}
+
+static void
+forget_op_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(Replay) replay = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_run_finish (HIR_STORE (object), result, &error))
+    {
+      if (!replay_is_stale (replay))
+        replay_stop (replay->slot, error);
+      return;
+    }
+  if (replay_is_stale (replay))
+    return;
+  replay_next (replay->slot);
+}
+
+static void
+restore_op_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Replay *replay = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_apply_finish (HIR_STORE (object), result, &error))
+    g_warning ("Cannot put a message back in its folder: %s", error->message);
+  hir_store_run_async (replay->slot->engine->store, job_forget_op, replay->job, NULL,
+                       forget_op_cb, replay);
+}
+
+static void
+replay_op_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(Replay) replay = user_data;
+  AccountSlot *slot = replay->slot;
+  g_autoptr(GError) error = NULL;
+  gboolean done;
+
+  if (replay->job->kind == OP_FLAGS)
+    done = hir_provider_set_flags_finish (HIR_PROVIDER (object), result, &error);
+  else if (replay->job->kind == OP_MOVE)
+    done = hir_provider_move_finish (HIR_PROVIDER (object), result, &error);
+  else
+    done = hir_provider_delete_finish (HIR_PROVIDER (object), result, &error);
+  if (replay_is_stale (replay))
+    return;
+
+  if (!done && !error_is_refusal (error))
+    {
+      /* Could not ask: everything waits for the next sync, in order. */
+      g_debug ("%s: operations wait: %s", hir_account_get_id (slot->account), error->message);
+      replay_stop (slot, error);
+      return;
+    }
+  if (!done)
+    g_message ("%s: the server refused a change to %s, which is dropped: %s",
+               hir_account_get_id (slot->account), replay->job->remote_id, error->message);
+
+  complete_op_task (slot, replay->job->op_id, done ? NULL : g_steal_pointer (&error));
+  if (!done && replay->job->kind == OP_MOVE && replay->job->source != NULL)
+    {
+      /* Back where it was: the server kept it there (the destination is gone), or the
+       * next sync removes it (the message is gone). */
+      g_autoptr(HirStoreChanges) changes = hir_store_changes_new (replay->job->account_id);
+      g_auto(GStrv) folders = g_strsplit (replay->job->source, "\n", -1);
+
+      hir_store_changes_update_message (changes, replay->job->remote_id, replay->job->flags,
+                                        (const char * const *) folders);
+      hir_store_apply_async (slot->engine->store, changes, NULL, restore_op_cb,
+                             g_steal_pointer (&replay));
+      return;
+    }
+  hir_store_run_async (slot->engine->store, job_forget_op, replay->job, NULL, forget_op_cb,
+                       replay);
+  replay = NULL;
+}
+
+static void
+replay_provider_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(Replay) replay = user_data;
+  AccountSlot *slot = replay->slot;
+  OpJob *job = replay->job;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(HirMessage) message = NULL;
+  g_autoptr(HirFolder) folder = NULL;
+
+  if (!ensure_provider_finish (result, &error))
+    {
+      if (!replay_is_stale (replay) && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        replay_stop (slot, error);
+      return;
+    }
+  if (replay_is_stale (replay))
+    return;
+
+  /* The message as the server knows it: its remote id is all a provider needs. */
+  message = hir_message_new ();
+  hir_message_set_account_id (message, job->account_id);
+  hir_message_set_remote_id (message, job->remote_id);
+  hir_message_set_flags (message, job->flags);
+  switch (job->kind)
+    {
+    case OP_FLAGS:
+      hir_provider_set_flags_async (slot->provider, message, job->flags, slot->cancellable,
+                                    replay_op_cb, g_steal_pointer (&replay));
+      break;
+    case OP_MOVE:
+      folder = hir_folder_new (job->account_id, job->destination, job->destination,
+                               HIR_FOLDER_ROLE_NONE);
+      hir_provider_move_async (slot->provider, message, folder, slot->cancellable,
+                               replay_op_cb, g_steal_pointer (&replay));
+      break;
+    case OP_DESTROY:
+    default:
+      hir_provider_delete_async (slot->provider, message, slot->cancellable, replay_op_cb,
+                                 g_steal_pointer (&replay));
+      break;
+    }
+}
+
+static void
+next_op_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(Replay) replay = user_data;
+  AccountSlot *slot = replay->slot;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_run_finish (HIR_STORE (object), result, &error))
+    {
+      if (!replay_is_stale (replay))
+        replay_stop (slot, error);
+      return;
+    }
+  if (replay_is_stale (replay))
+    return;
+  if (replay->job->op_id == 0)
+    {
+      replay_stop (slot, NULL);
+      return;
+    }
+  slot->replay_op = replay->job->op_id;
+  ensure_provider_async (slot, slot->cancellable, replay_provider_cb, g_steal_pointer (&replay));
+}
+
+static void
+replay_next (AccountSlot *slot)
+{
+  Replay *replay = replay_new (slot);
+
+  slot->replay_op = 0;
+  hir_store_run_async (slot->engine->store, job_next_op, replay->job, NULL, next_op_cb,
+                       replay);
+}
+
+/* Sends the account's queued operations in order; completes when the queue is empty
+ * (TRUE) or when the server could not be reached (the error; the rest stays queued). */
+static void
+replay_async (AccountSlot         *slot,
+              GAsyncReadyCallback  callback,
+              gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, replay_async);
+  g_ptr_array_add (slot->replay_waiters, task);
+  if (slot->replaying)
+    return;
+  slot->replaying = TRUE;
+  replay_next (slot);
+}
+
+static gboolean
+replay_finish (GAsyncResult  *result,
+               GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+kick_replayed_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(AccountSlot) slot = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (replay_finish (result, &error) || slot->dead ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  /* The server is out of reach: a sync says so on the account (the banner) and brings
+   * the retries that will replay the queue. */
+  if (!slot->running && slot->retry_source == 0 && !slot->auth_failed &&
+      slot->engine->started)
+    request_sync (slot, NULL);
+}
+
+static void
+local_op_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  AccountSlot *slot = request->slot;
+  g_autoptr(GError) error = NULL;
+  gboolean done;
+  OpJob *job = g_object_get_data (G_OBJECT (task), "hir-op");
+
+  if (job->kind == OP_FLAGS)
+    done = hir_store_set_flags_finish (HIR_STORE (object), result, &error);
+  else
+    done = hir_store_apply_finish (HIR_STORE (object), result, &error);
+  if (!done)
+    g_warning ("Cannot apply a change to the mail cache: %s", error->message);
+  if (slot->dead)
+    {
+      complete_op_task (slot, request->op_id, NULL);
+      return;
+    }
+  replay_async (slot, kick_replayed_cb, account_slot_ref (slot));
+}
+
+static void
+queue_op_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   HirEngine *self = g_task_get_source_object (task);
   Request *request = g_task_get_task_data (task);
+  OpJob *job = g_object_get_data (G_OBJECT (task), "hir-op");
+  AccountSlot *slot = request->slot;
   g_autoptr(GError) error = NULL;
+  gint64 *key;
 
-  if (hir_provider_set_flags_finish (HIR_PROVIDER (object), result, &error))
+  if (!hir_store_run_finish (HIR_STORE (object), result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (slot->dead)
     {
       g_task_return_boolean (task, TRUE);
       return;
     }
 
-  /* The server said no: the list must not keep showing what did not happen. */
-  hir_message_set_flags (request->message, request->old_flags);
-  g_object_set_data (G_OBJECT (task), "hir-error", g_steal_pointer (&error));
-  hir_store_set_flags_async (self->store, hir_message_get_id (request->message),
-                             request->old_flags, NULL, revert_flags_cb, g_steal_pointer (&task));
-}
+  /* An operation merged into an earlier one: the earlier caller is done. */
+  request->op_id = job->op_id;
+  complete_op_task (slot, job->op_id, NULL);
+  key = g_new (gint64, 1);
+  *key = job->op_id;
+  g_hash_table_insert (slot->op_tasks, key, g_object_ref (task));
 
-static void
-flags_provider_ready_cb (GObject      *object,
-                         GAsyncResult *result,
-                         gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  Request *request = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-
-  if (!ensure_provider_finish (result, &error) || request->slot->dead)
+  /* The store at once, so every list shows the change now. */
+  if (job->kind == OP_FLAGS)
     {
-      HirEngine *self = g_task_get_source_object (task);
-
-      if (error == NULL)
-        error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The account was removed");
-      hir_message_set_flags (request->message, request->old_flags);
-      g_object_set_data (G_OBJECT (task), "hir-error", g_steal_pointer (&error));
+      hir_message_set_flags (request->message, request->flags);
       hir_store_set_flags_async (self->store, hir_message_get_id (request->message),
-                                 request->old_flags, NULL, revert_flags_cb,
-                                 g_steal_pointer (&task));
-      return;
+                                 request->flags, NULL, local_op_cb, g_steal_pointer (&task));
     }
-  hir_provider_set_flags_async (request->slot->provider, request->message, request->flags,
-                                g_task_get_cancellable (task), remote_flags_cb,
-                                g_object_ref (task));
+  else
+    {
+      g_autoptr(HirStoreChanges) changes = hir_store_changes_new (job->account_id);
+
+      if (job->kind == OP_MOVE)
+        {
+          const char *folders[] = { job->destination, NULL };
+
+          hir_store_changes_update_message (changes, job->remote_id,
+                                            hir_message_get_flags (request->message), folders);
+        }
+      else
+        hir_store_changes_remove_message (changes, job->remote_id);
+      hir_store_apply_async (self->store, changes, NULL, local_op_cb, g_steal_pointer (&task));
+    }
 }
 
 static void
-local_flags_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+start_op (HirEngine           *self,
+          HirMessage          *message,
+          OpAsk                ask,
+          HirMessageFlags      flags,
+          HirFolder           *folder,
+          GCancellable        *cancellable,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data,
+          gpointer             source_tag)
 {
-  g_autoptr(GTask) task = user_data;
-  Request *request = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
+  GTask *task;
+  Request *request;
+  OpJob *job;
 
-  if (!hir_store_set_flags_finish (HIR_STORE (object), result, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  hir_message_set_flags (request->message, request->flags);
-  ensure_provider_async (request->slot, g_task_get_cancellable (task), flags_provider_ready_cb,
-                         g_object_ref (task));
+  task = new_request_task (self, message, cancellable, callback, user_data, source_tag);
+  if (task == NULL)
+    return;
+  request = g_task_get_task_data (task);
+  request->flags = flags;
+  request->old_flags = hir_message_get_flags (message);
+
+  job = g_new0 (OpJob, 1);
+  job->account_id = g_strdup (hir_message_get_account_id (message));
+  job->remote_id = g_strdup (hir_message_get_remote_id (message));
+  job->message_id = hir_message_get_id (message);
+  job->ask = ask;
+  job->flags = flags;
+  job->folder = folder != NULL ? g_strdup (hir_folder_get_remote_id (folder)) : NULL;
+  job->in_flight = request->slot->replay_op;
+  g_object_set_data_full (G_OBJECT (task), "hir-op", job, (GDestroyNotify) op_job_free);
+  hir_store_run_async (self->store, job_queue_op, job, NULL, queue_op_cb, task);
 }
 
 void
@@ -1522,29 +2234,98 @@ hir_engine_set_flags_async (HirEngine           *self,
                             GAsyncReadyCallback  callback,
                             gpointer             user_data)
 {
-  GTask *task;
-  Request *request;
-
   g_return_if_fail (HIR_IS_ENGINE (self));
   g_return_if_fail (HIR_IS_MESSAGE (message));
 
-  task = new_request_task (self, message, cancellable, callback, user_data,
-                           hir_engine_set_flags_async);
-  if (task == NULL)
-    return;
-  request = g_task_get_task_data (task);
-  request->flags = flags;
-  request->old_flags = hir_message_get_flags (message);
-
-  /* The store first, so every list shows the change at once. */
-  hir_store_set_flags_async (self->store, hir_message_get_id (message), flags, cancellable,
-                             local_flags_cb, task);
+  start_op (self, message, ASK_FLAGS, flags, NULL, cancellable, callback, user_data,
+            hir_engine_set_flags_async);
 }
 
 gboolean
 hir_engine_set_flags_finish (HirEngine     *self,
                              GAsyncResult  *result,
                              GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+hir_engine_move_async (HirEngine           *self,
+                       HirMessage          *message,
+                       HirFolder           *folder,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_return_if_fail (HIR_IS_ENGINE (self));
+  g_return_if_fail (HIR_IS_MESSAGE (message));
+  g_return_if_fail (HIR_IS_FOLDER (folder));
+
+  if (g_strcmp0 (hir_folder_get_account_id (folder), hir_message_get_account_id (message)) != 0)
+    {
+      g_task_report_new_error (self, callback, user_data, hir_engine_move_async,
+                               HIR_ERROR, HIR_ERROR_CONFIG,
+                               "A message moves only within its own account");
+      return;
+    }
+  start_op (self, message, ASK_MOVE, hir_message_get_flags (message), folder, cancellable,
+            callback, user_data, hir_engine_move_async);
+}
+
+gboolean
+hir_engine_move_finish (HirEngine     *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (G_IS_TASK (result), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+hir_engine_delete_async (HirEngine           *self,
+                         HirMessage          *message,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (HIR_IS_ENGINE (self));
+  g_return_if_fail (HIR_IS_MESSAGE (message));
+
+  start_op (self, message, ASK_DELETE, hir_message_get_flags (message), NULL, cancellable,
+            callback, user_data, hir_engine_delete_async);
+}
+
+gboolean
+hir_engine_delete_finish (HirEngine     *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+hir_engine_archive_async (HirEngine           *self,
+                          HirMessage          *message,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_return_if_fail (HIR_IS_ENGINE (self));
+  g_return_if_fail (HIR_IS_MESSAGE (message));
+
+  start_op (self, message, ASK_ARCHIVE, hir_message_get_flags (message), NULL, cancellable,
+            callback, user_data, hir_engine_archive_async);
+}
+
+gboolean
+hir_engine_archive_finish (HirEngine     *self,
+                           GAsyncResult  *result,
+                           GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 

@@ -106,8 +106,14 @@ GBytes         *hir_engine_load_attachment_finish   (HirEngine           *self,
                                                      GAsyncResult        *result,
                                                      GError             **error);
 
-/* Changes flags: the store at once (the list updates), then the server; if the server
- * refuses, the store is put back and the error returned. */
+/* Flags, moves and deletes change the store at once (the lists update), then go to the
+ * server in the order they were made. When the server cannot be reached they are not
+ * undone: they wait in the store (surviving a restart) and are replayed when the account
+ * is back, before the next sync applies anything, so the server's older view does not
+ * bring a message back. Each completes when the server took it or it was queued. */
+
+/* Sets the flags; if the server refuses them, the store is put back and the error
+ * returned. */
 void            hir_engine_set_flags_async          (HirEngine           *self,
                                                      HirMessage          *message,
                                                      HirMessageFlags      flags,
@@ -115,6 +121,38 @@ void            hir_engine_set_flags_async          (HirEngine           *self,
                                                      GAsyncReadyCallback  callback,
                                                      gpointer             user_data);
 gboolean        hir_engine_set_flags_finish         (HirEngine           *self,
+                                                     GAsyncResult        *result,
+                                                     GError             **error);
+
+/* Moves a message to another folder of its account. A move the server refuses (the
+ * message or the folder is gone) returns the error; the next sync shows the message
+ * where the server has it. */
+void            hir_engine_move_async               (HirEngine           *self,
+                                                     HirMessage          *message,
+                                                     HirFolder           *folder,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+gboolean        hir_engine_move_finish              (HirEngine           *self,
+                                                     GAsyncResult        *result,
+                                                     GError             **error);
+/* Moves a message to Trash; a message already in Trash (or of an account without one)
+ * is removed from the server for good. */
+void            hir_engine_delete_async             (HirEngine           *self,
+                                                     HirMessage          *message,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+gboolean        hir_engine_delete_finish            (HirEngine           *self,
+                                                     GAsyncResult        *result,
+                                                     GError             **error);
+/* Moves a message to the account's Archive folder; HIR_ERROR_NOT_FOUND without one. */
+void            hir_engine_archive_async            (HirEngine           *self,
+                                                     HirMessage          *message,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+gboolean        hir_engine_archive_finish           (HirEngine           *self,
                                                      GAsyncResult        *result,
                                                      GError             **error);
 

@@ -167,6 +167,58 @@ hir_provider_set_flags_finish (HirProvider   *self,
 }
 
 void
+hir_provider_move_async (HirProvider         *self,
+                         HirMessage          *message,
+                         HirFolder           *destination,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (HIR_IS_PROVIDER (self));
+  g_return_if_fail (HIR_IS_MESSAGE (message));
+  g_return_if_fail (HIR_IS_FOLDER (destination));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  HIR_PROVIDER_GET_IFACE (self)->move_async (self, message, destination, cancellable,
+                                             callback, user_data);
+}
+
+gboolean
+hir_provider_move_finish (HirProvider   *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (HIR_IS_PROVIDER (self), FALSE);
+
+  return HIR_PROVIDER_GET_IFACE (self)->move_finish (self, result, error);
+}
+
+void
+hir_provider_delete_async (HirProvider         *self,
+                           HirMessage          *message,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_return_if_fail (HIR_IS_PROVIDER (self));
+  g_return_if_fail (HIR_IS_MESSAGE (message));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  HIR_PROVIDER_GET_IFACE (self)->delete_async (self, message, cancellable, callback,
+                                               user_data);
+}
+
+gboolean
+hir_provider_delete_finish (HirProvider   *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (HIR_IS_PROVIDER (self), FALSE);
+
+  return HIR_PROVIDER_GET_IFACE (self)->delete_finish (self, result, error);
+}
+
+void
 hir_provider_start_watching (HirProvider *self)
 {
   g_return_if_fail (HIR_IS_PROVIDER (self));

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "hir-account.h"
+#include "hir-folder.h"
 #include "hir-message.h"
 #include "hir-message-body.h"
 #include "hir-store.h"
@@ -71,6 +72,30 @@ struct _HirProviderInterface
                                              GAsyncResult        *result,
                                              GError             **error);
 
+  /* Moves the message on the server to @destination only (JMAP: mailboxIds replaced;
+   * IMAP: UID MOVE). HIR_ERROR_NOT_FOUND when the message or the folder is gone. */
+  void            (*move_async)             (HirProvider         *self,
+                                             HirMessage          *message,
+                                             HirFolder           *destination,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+  gboolean        (*move_finish)            (HirProvider         *self,
+                                             GAsyncResult        *result,
+                                             GError             **error);
+
+  /* Removes the message from the server for good (JMAP: Email/set destroy; IMAP: \Deleted
+   * and UID EXPUNGE of that one UID). Moving to Trash first is the engine's business
+   * (hir_engine_delete_async). */
+  void            (*delete_async)           (HirProvider         *self,
+                                             HirMessage          *message,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+  gboolean        (*delete_finish)          (HirProvider         *self,
+                                             GAsyncResult        *result,
+                                             GError             **error);
+
   /* Starts or stops listening for server changes (push, IDLE, or a poll timer). */
   void            (*start_watching)         (HirProvider         *self);
   void            (*stop_watching)          (HirProvider         *self);
@@ -114,6 +139,23 @@ void            hir_provider_set_flags_async        (HirProvider         *self,
                                                      GAsyncReadyCallback  callback,
                                                      gpointer             user_data);
 gboolean        hir_provider_set_flags_finish       (HirProvider         *self,
+                                                     GAsyncResult        *result,
+                                                     GError             **error);
+void            hir_provider_move_async             (HirProvider         *self,
+                                                     HirMessage          *message,
+                                                     HirFolder           *destination,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+gboolean        hir_provider_move_finish            (HirProvider         *self,
+                                                     GAsyncResult        *result,
+                                                     GError             **error);
+void            hir_provider_delete_async           (HirProvider         *self,
+                                                     HirMessage          *message,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+gboolean        hir_provider_delete_finish          (HirProvider         *self,
                                                      GAsyncResult        *result,
                                                      GError             **error);
 void            hir_provider_start_watching         (HirProvider         *self);

@@ -1795,6 +1795,8 @@ static const char SQL_ACCOUNT_DELETE_MESSAGES[] =
   "DELETE FROM messages WHERE account_id = ?1";
 static const char SQL_ACCOUNT_DELETE_STATE[] =
   "DELETE FROM sync_state WHERE account_id = ?1";
+static const char SQL_ACCOUNT_DELETE_OPERATIONS[] =
+  "DELETE FROM pending_operations WHERE account_id = ?1";
 
 static gboolean
 clear_account_all (StoreWorker  *w,
@@ -1803,6 +1805,7 @@ clear_account_all (StoreWorker  *w,
 {
   const char *deletes[] = {
     SQL_ACCOUNT_DELETE_FOLDERS, SQL_ACCOUNT_DELETE_MESSAGES, SQL_ACCOUNT_DELETE_STATE,
+    SQL_ACCOUNT_DELETE_OPERATIONS,
   };
   int rc;
 

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 #include <gmime/gmime.h>
 
 #include "hir-error.h"
@@ -343,7 +344,8 @@ new_client (HirImapProvider  *self,
 
   if (host == NULL || *host == '\0')
     {
-      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "The account %s has no IMAP server",
+      /* Translators: %s is an account's name (an email address, usually). */
+      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, _("The account %s has no IMAP server"),
                    hir_account_get_id (self->account));
       return NULL;
     }
@@ -1331,7 +1333,7 @@ sync_next_folder (GTask *task)
   if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
     {
       sync_fail (task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                            "Sync cancelled"));
+                                            _("Sync cancelled")));
       return;
     }
 
@@ -1902,8 +1904,10 @@ ops_select_cb (GObject      *object,
   if (entry->uidvalidity != 0 && uidvalidity != entry->uidvalidity)
     {
       g_task_return_new_error (entry->task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                               "The message is no longer on the server (the folder %s was "
-                               "renumbered)", entry->mailbox);
+                               /* Translators: %s is a folder's name on the server; the
+                                * server gave its messages new numbers. */
+                               _("The message is no longer on the server (the folder %s was "
+                                 "renumbered)"), entry->mailbox);
       g_object_unref (entry->task);
       ops_entry_free (entry);
       return;
@@ -1985,7 +1989,9 @@ parse_message (GTask       *task,
   if (hir_imap_parse_remote_id (hir_message_get_remote_id (message), mailbox, uidvalidity, uid))
     return TRUE;
   g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                           "“%s” is not an IMAP message", hir_message_get_remote_id (message));
+                           /* Translators: %s is a message's identifier in Hirondelle. */
+                           _("“%s” is not an IMAP message"),
+                           hir_message_get_remote_id (message));
   g_object_unref (task);
   return FALSE;
 }
@@ -2075,7 +2081,7 @@ body_sections_cb (GObject      *object,
   if (items == NULL && (op->text != NULL || op->html != NULL))
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                               "The message is no longer on the server");
+                               _("The message is no longer on the server"));
       return;
     }
   text = decode_section (items, op->text);
@@ -2116,7 +2122,7 @@ body_structure_cb (GObject      *object,
   if (items == NULL || hir_imap_value_lookup (items, "BODYSTRUCTURE") == NULL)
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                               "The message is no longer on the server");
+                               _("The message is no longer on the server"));
       return;
     }
   op->parts = hir_imap_parts_from_bodystructure (hir_imap_value_lookup (items, "BODYSTRUCTURE"));
@@ -2217,7 +2223,7 @@ fetch_attachment_cb (GObject      *object,
   if (value == NULL || value->kind == HIR_IMAP_VALUE_NIL)
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                               "The attachment is no longer on the server");
+                               _("The attachment is no longer on the server"));
       return;
     }
   /* The transfer encoding comes from the structure fetched with it. */
@@ -2271,7 +2277,9 @@ hir_imap_provider_fetch_attachment_async (HirProvider         *provider,
   if (section == NULL || *section == '\0' || strspn (section, "0123456789.") != strlen (section))
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                               "“%s” is not an IMAP body section", section ? section : "");
+                               /* Translators: %s is a part number in a message ("1.2");
+                                * IMAP is a protocol name. */
+                               _("“%s” is not an IMAP body section"), section ? section : "");
       g_object_unref (task);
       return;
     }
@@ -2498,7 +2506,8 @@ delete_ready (GTask         *task,
     {
       /* A plain EXPUNGE would also remove what the user marked deleted elsewhere. */
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_SERVER,
-                               "The server cannot remove one message alone (no UIDPLUS)");
+                               /* Translators: UIDPLUS is the name of an IMAP extension. */
+                               _("The server cannot remove one message alone (no UIDPLUS)"));
       g_object_unref (task);
       return;
     }
@@ -2528,7 +2537,8 @@ hir_imap_provider_delete_async (HirImapProvider     *self,
   if (!hir_imap_parse_remote_id (remote_id, &mailbox, &uidvalidity, &uid))
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                               "“%s” is not an IMAP message", remote_id ? remote_id : "");
+                               /* Translators: %s is a message's identifier in Hirondelle. */
+                               _("“%s” is not an IMAP message"), remote_id ? remote_id : "");
       g_object_unref (task);
       return;
     }
@@ -2604,6 +2614,50 @@ hir_imap_provider_move_finish (HirImapProvider  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* The provider interface's move and delete, over the functions above */
+
+static void
+iface_move_async (HirProvider         *provider,
+                  HirMessage          *message,
+                  HirFolder           *destination,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  /* An IMAP folder's remote id is its mailbox name. */
+  hir_imap_provider_move_async (HIR_IMAP_PROVIDER (provider), message,
+                                hir_folder_get_remote_id (destination), cancellable, callback,
+                                user_data);
+}
+
+static gboolean
+iface_move_finish (HirProvider   *provider,
+                   GAsyncResult  *result,
+                   GError       **error)
+{
+  return hir_imap_provider_move_finish (HIR_IMAP_PROVIDER (provider), result, error);
+}
+
+static void
+iface_delete_async (HirProvider         *provider,
+                    HirMessage          *message,
+                    GCancellable        *cancellable,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  hir_imap_provider_delete_async (HIR_IMAP_PROVIDER (provider),
+                                  hir_message_get_remote_id (message), cancellable, callback,
+                                  user_data);
+}
+
+static gboolean
+iface_delete_finish (HirProvider   *provider,
+                     GAsyncResult  *result,
+                     GError       **error)
+{
+  return hir_imap_provider_delete_finish (HIR_IMAP_PROVIDER (provider), result, error);
 }
 
 /* Watching: IDLE on the INBOX, a poll for the rest */
@@ -2888,6 +2942,10 @@ hir_imap_provider_iface_init (HirProviderInterface *iface)
   iface->fetch_attachment_finish = hir_imap_provider_fetch_attachment_finish;
   iface->set_flags_async = hir_imap_provider_set_flags_async;
   iface->set_flags_finish = hir_imap_provider_set_flags_finish;
+  iface->move_async = iface_move_async;
+  iface->move_finish = iface_move_finish;
+  iface->delete_async = iface_delete_async;
+  iface->delete_finish = iface_delete_finish;
   iface->start_watching = hir_imap_provider_start_watching;
   iface->stop_watching = hir_imap_provider_stop_watching;
   iface->set_password = hir_imap_provider_set_password;

@@ -1499,21 +1499,30 @@ hir_jmap_provider_fetch_attachment_finish (HirProvider   *provider,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* Flags */
+/* Flags, moves and destroys: one Email/set each */
+
+typedef enum
+{
+  SET_FLAGS,
+  SET_MOVE,
+  SET_DESTROY,
+} SetKind;
 
 typedef struct
 {
+  SetKind kind;
   char *remote_id;
   HirMessageFlags flags;
+  char *mailbox_id;
 } SetFlags;
 
 static void
 set_flags_free (SetFlags *data)
 {
   g_free (data->remote_id);
+  g_free (data->mailbox_id);
   g_free (data);
 }
-
 
 static void
 set_flags_cb (GObject      *object,
@@ -1521,7 +1530,8 @@ set_flags_cb (GObject      *object,
               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  const char *remote_id = ((SetFlags *) g_task_get_task_data (task))->remote_id;
+  SetFlags *data = g_task_get_task_data (task);
+  const char *remote_id = data->remote_id;
   g_autoptr(JsonArray) responses = NULL;
   g_autoptr(GError) error = NULL;
   JsonObject *set;
@@ -1535,7 +1545,8 @@ set_flags_cb (GObject      *object,
       return;
     }
 
-  not_updated = json_object_get_member (set, "notUpdated");
+  not_updated = json_object_get_member (set, data->kind == SET_DESTROY ? "notDestroyed"
+                                                                        : "notUpdated");
   if (not_updated != NULL && JSON_NODE_HOLDS_OBJECT (not_updated) &&
       json_object_has_member (json_node_get_object (not_updated), remote_id))
     {
@@ -1544,19 +1555,22 @@ set_flags_cb (GObject      *object,
       const char *type = json_object_get_string_member_with_default (problem, "type", "error");
       const char *description = json_object_get_string_member_with_default (problem,
                                                                             "description", NULL);
-      HirErrorCode code = g_str_equal (type, "notFound") ? HIR_ERROR_NOT_FOUND
-                                                         : HIR_ERROR_SERVER;
+      /* A move to a mailbox that is gone is refused as invalidProperties on mailboxIds:
+       * for the caller that is "not found" as well. */
+      HirErrorCode code = g_str_equal (type, "notFound") ||
+                          (data->kind == SET_MOVE && g_str_equal (type, "invalidProperties"))
+                          ? HIR_ERROR_NOT_FOUND : HIR_ERROR_SERVER;
 
       if (description != NULL)
         /* Translators: the first %s is the server's error type (a JMAP word such as
          * "notFound"), the second its description. */
         g_task_return_new_error (task, HIR_ERROR, code,
-                                 _("The server did not change the message's flags: %s: %s"),
+                                 _("The server did not change the message: %s: %s"),
                                  type, description);
       else
         /* Translators: %s is the server's error type (a JMAP word such as "notFound"). */
         g_task_return_new_error (task, HIR_ERROR, code,
-                                 _("The server did not change the message's flags: %s"), type);
+                                 _("The server did not change the message: %s"), type);
       return;
     }
 
@@ -1573,20 +1587,112 @@ set_flags_send (GTask *task)
 
   json_builder_begin_array (builder);
   begin_invocation (self, builder, "Email/set");
-  json_builder_set_member_name (builder, "update");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, data->remote_id);
-  json_builder_begin_object (builder);
-  /* A patch of the four keywords only: other keywords ($forwarded, labels) stay. */
-  hir_jmap_add_keywords_patch (builder, data->flags);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
+  if (data->kind == SET_DESTROY)
+    {
+      json_builder_set_member_name (builder, "destroy");
+      json_builder_begin_array (builder);
+      json_builder_add_string_value (builder, data->remote_id);
+      json_builder_end_array (builder);
+    }
+  else
+    {
+      json_builder_set_member_name (builder, "update");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, data->remote_id);
+      json_builder_begin_object (builder);
+      if (data->kind == SET_MOVE)
+        {
+          /* The whole set: a move leaves the message in the destination only. */
+          json_builder_set_member_name (builder, "mailboxIds");
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, data->mailbox_id);
+          json_builder_add_boolean_value (builder, TRUE);
+          json_builder_end_object (builder);
+        }
+      else
+        {
+          /* A patch of the four keywords only: other keywords ($forwarded, labels) stay. */
+          hir_jmap_add_keywords_patch (builder, data->flags);
+        }
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+    }
   end_invocation (builder, "s");
   json_builder_end_array (builder);
   calls = json_builder_get_root (builder);
 
   hir_jmap_client_call_async (self->client, calls, g_task_get_cancellable (task), set_flags_cb,
                               task);
+}
+
+/* A move first asks whether the destination still exists: Cyrus takes mailboxIds
+ * naming a mailbox destroyed meanwhile, which would leave the message in no mailbox. */
+static void
+move_check_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SetFlags *data = g_task_get_task_data (task);
+  g_autoptr(JsonArray) responses = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *get;
+  JsonNode *list;
+
+  responses = hir_jmap_client_call_finish (HIR_JMAP_CLIENT (object), result, &error);
+  if (responses == NULL ||
+      (get = hir_jmap_get_response (responses, 0, "Mailbox/get", &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  list = json_object_get_member (get, "list");
+  if (list == NULL || !JSON_NODE_HOLDS_ARRAY (list) ||
+      json_array_get_length (json_node_get_array (list)) == 0)
+    {
+      /* Translators: %s is a folder's id on the server. */
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
+                               _("The folder %s is gone from the server"), data->mailbox_id);
+      return;
+    }
+  set_flags_send (g_steal_pointer (&task));
+}
+
+static void
+move_check_send (GTask *task)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SetFlags *data = g_task_get_task_data (task);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) calls = NULL;
+  const char *ids[] = { data->mailbox_id, NULL };
+  const char *wanted[] = { "id", NULL };
+
+  json_builder_begin_array (builder);
+  begin_invocation (self, builder, "Mailbox/get");
+  add_strings (builder, "ids", ids);
+  add_strings (builder, "properties", wanted);
+  end_invocation (builder, "m");
+  json_builder_end_array (builder);
+  calls = json_builder_get_root (builder);
+
+  hir_jmap_client_call_async (self->client, calls, g_task_get_cancellable (task), move_check_cb,
+                              task);
+}
+
+static void
+start_set (HirJmapProvider     *self,
+           SetFlags            *data,
+           gpointer             source_tag,
+           GCancellable        *cancellable,
+           GAsyncReadyCallback  callback,
+           gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, data, (GDestroyNotify) set_flags_free);
+  with_session (self, task, data->kind == SET_MOVE ? move_check_send : set_flags_send);
 }
 
 static void
@@ -1597,16 +1703,45 @@ hir_jmap_provider_set_flags_async (HirProvider         *provider,
                                    GAsyncReadyCallback  callback,
                                    gpointer             user_data)
 {
-  HirJmapProvider *self = HIR_JMAP_PROVIDER (provider);
-  GTask *task;
   SetFlags *data = g_new0 (SetFlags, 1);
 
+  data->kind = SET_FLAGS;
   data->remote_id = g_strdup (hir_message_get_remote_id (message));
   data->flags = flags;
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, hir_jmap_provider_set_flags_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) set_flags_free);
-  with_session (self, task, set_flags_send);
+  start_set (HIR_JMAP_PROVIDER (provider), data, hir_jmap_provider_set_flags_async,
+             cancellable, callback, user_data);
+}
+
+static void
+hir_jmap_provider_move_async (HirProvider         *provider,
+                              HirMessage          *message,
+                              HirFolder           *destination,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  SetFlags *data = g_new0 (SetFlags, 1);
+
+  data->kind = SET_MOVE;
+  data->remote_id = g_strdup (hir_message_get_remote_id (message));
+  data->mailbox_id = g_strdup (hir_folder_get_remote_id (destination));
+  start_set (HIR_JMAP_PROVIDER (provider), data, hir_jmap_provider_move_async,
+             cancellable, callback, user_data);
+}
+
+static void
+hir_jmap_provider_delete_async (HirProvider         *provider,
+                                HirMessage          *message,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  SetFlags *data = g_new0 (SetFlags, 1);
+
+  data->kind = SET_DESTROY;
+  data->remote_id = g_strdup (hir_message_get_remote_id (message));
+  start_set (HIR_JMAP_PROVIDER (provider), data, hir_jmap_provider_delete_async,
+             cancellable, callback, user_data);
 }
 
 static gboolean
@@ -1927,6 +2062,10 @@ hir_jmap_provider_iface_init (HirProviderInterface *iface)
   iface->fetch_attachment_finish = hir_jmap_provider_fetch_attachment_finish;
   iface->set_flags_async = hir_jmap_provider_set_flags_async;
   iface->set_flags_finish = hir_jmap_provider_set_flags_finish;
+  iface->move_async = hir_jmap_provider_move_async;
+  iface->move_finish = hir_jmap_provider_set_flags_finish;
+  iface->delete_async = hir_jmap_provider_delete_async;
+  iface->delete_finish = hir_jmap_provider_set_flags_finish;
   iface->start_watching = hir_jmap_provider_start_watching;
   iface->stop_watching = hir_jmap_provider_stop_watching;
   iface->set_password = hir_jmap_provider_set_password;
