@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "hir-certificate.h"
 #include "hir-error.h"
@@ -426,7 +427,8 @@ hir_imap_client_close (HirImapClient *self)
 
   g_return_if_fail (HIR_IS_IMAP_CLIENT (self));
 
-  error = g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE, "The connection to %s was closed",
+  /* Translators: %s is a server's host name. */
+  error = g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE, _("The connection to %s was closed"),
                        self->host);
   close_with_error (self, error);
 }
@@ -443,21 +445,27 @@ map_io_error (HirImapClient *self,
     {
       g_autofree char *reason = hir_certificate_describe_errors (self->peer_errors);
 
+      /* Translators: the first %s is a host name, the second the reasons the certificate
+       * is not trusted ("self-signed, expired"), the third the certificate's fingerprint
+       * ("sha256:…"). */
       return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
-                          "The certificate of %s is %s (fingerprint %s)",
+                          _("The certificate of %s is %s (fingerprint %s)"),
                           self->host, reason, self->peer_fingerprint);
     }
   /* A TLS failure before login is about trust (handshake, no TLS at all); after, a closed
    * TLS stream is just a dropped connection. */
   if (error->domain == G_TLS_ERROR && !self->connected && error->code != G_TLS_ERROR_EOF)
+    /* Translators: the first %s is a host name, the second the TLS library's reason. */
     return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
-                        "The secure connection to %s failed: %s", self->host, error->message);
+                        _("The secure connection to %s failed: %s"), self->host, error->message);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
-    return g_error_new (HIR_ERROR, HIR_ERROR_OFFLINE, "No network to reach %s: %s",
+    /* Translators: the first %s is a host name, the second the system's reason. */
+    return g_error_new (HIR_ERROR, HIR_ERROR_OFFLINE, _("No network to reach %s: %s"),
                         self->host, error->message);
 
-  return g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE, "Cannot reach %s:%u: %s",
+  /* Translators: "Cannot reach HOST:PORT: REASON"; the reason comes from the system. */
+  return g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE, _("Cannot reach %s:%u: %s"),
                       self->host, self->port, error->message);
 }
 
@@ -589,8 +597,10 @@ handle_continuation (HirImapClient   *self,
 
   if (command == NULL || command->next_chunk == 0)
     {
+      /* Translators: %s is a server's host name; a continuation is an IMAP "+" line
+       * inviting the client to send more. */
       error = g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
-                           "%s sent a continuation nobody asked for", self->host);
+                           _("%s sent a continuation nobody asked for"), self->host);
       close_with_error (self, error);
       return;
     }
@@ -613,7 +623,8 @@ handle_continuation (HirImapClient   *self,
       if (self->writing)
         {
           /* Cannot happen: the first chunk was written before the server could answer. */
-          error = g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL, "%s answered too early",
+          /* Translators: %s is a server's host name. */
+          error = g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL, _("%s answered too early"),
                                self->host);
           close_with_error (self, error);
           return;
@@ -662,18 +673,48 @@ complete_command (HirImapClient   *self,
 
   if (tagged->code != NULL &&
       hir_imap_value_is_atom (hir_imap_value_get_item (tagged->code, 0), "NONEXISTENT"))
-    g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND, "%s: %s", command->name,
-                             tagged->text ? tagged->text : "no such mailbox");
+    {
+      if (tagged->text != NULL)
+        /* Translators: the first %s is an IMAP command (SELECT, APPEND…), the second the
+         * server's words, untranslated. */
+        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
+                                 _("%s found no such mailbox: %s"), command->name,
+                                 tagged->text);
+      else
+        /* Translators: %s is an IMAP command (SELECT, APPEND…). */
+        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
+                                 _("%s found no such mailbox"), command->name);
+    }
   else if (command->kind == COMMAND_AUTHENTICATE ||
            (tagged->code != NULL &&
             hir_imap_value_is_atom (hir_imap_value_get_item (tagged->code, 0),
                                     "AUTHENTICATIONFAILED")))
-    g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_AUTH_FAILED,
-                             "%s refused the user name or password: %s", self->host,
-                             tagged->text ? tagged->text : "");
+    {
+      if (tagged->text != NULL && *tagged->text != '\0')
+        /* Translators: the first %s is a server's host name, the second the server's
+         * words, untranslated. */
+        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_AUTH_FAILED,
+                                 _("%s refused the user name or password: %s"), self->host,
+                                 tagged->text);
+      else
+        /* Translators: %s is a server's host name. */
+        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_AUTH_FAILED,
+                                 _("%s refused the user name or password"), self->host);
+    }
   else
-    g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_SERVER, "%s %s: %s", self->host,
-                             command->name, tagged->text ? tagged->text : "failed");
+    {
+      if (tagged->text != NULL)
+        /* Translators: the first %s is a server's host name, the second an IMAP command
+         * (SELECT, APPEND…), the third the server's words, untranslated. */
+        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_SERVER,
+                                 _("%s refused %s: %s"), self->host, command->name,
+                                 tagged->text);
+      else
+        /* Translators: the first %s is a server's host name, the second an IMAP command
+         * (SELECT, APPEND…). */
+        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_SERVER, _("%s refused %s"),
+                                 self->host, command->name);
+    }
   hir_imap_response_free (tagged);
 }
 
@@ -730,7 +771,9 @@ dispatch (HirImapClient   *self,
       else
         {
           g_task_return_new_error (head->task, HIR_ERROR, HIR_ERROR_UNREACHABLE,
-                                   "%s does not accept connections now: %s", self->host,
+                                   /* Translators: the first %s is a server's host name, the
+                                    * second the server's words, untranslated. */
+                                   _("%s does not accept connections now: %s"), self->host,
                                    response->text ? response->text : "");
           hir_imap_response_free (response);
         }
@@ -766,7 +809,8 @@ read_cb (GObject      *object,
 
       if (n == 0)
         mapped = g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE,
-                              "%s closed the connection", self->host);
+                              /* Translators: %s is a server's host name. */
+                              _("%s closed the connection"), self->host);
       else
         mapped = map_io_error (self, error);
       close_with_error (self, mapped);
@@ -840,7 +884,8 @@ queue_command (HirImapClient *self,
     {
       if (command->task != NULL)
         g_task_return_new_error (command->task, HIR_ERROR, HIR_ERROR_UNREACHABLE,
-                                 "Not connected to %s", self->host);
+                                 /* Translators: %s is a server's host name. */
+                                 _("Not connected to %s"), self->host);
       command_free (command);
       return;
     }
@@ -977,7 +1022,8 @@ hir_imap_client_select_async (HirImapClient       *self,
   if (quoted == NULL)
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                               "Mailbox name “%s” cannot be sent", mailbox);
+                               /* Translators: %s is a folder's name on the server. */
+                               _("Mailbox name “%s” cannot be sent"), mailbox);
       g_object_unref (task);
       return;
     }
@@ -1059,7 +1105,8 @@ hir_imap_client_append_async (HirImapClient       *self,
   if (quoted == NULL)
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                               "Mailbox name “%s” cannot be sent", mailbox);
+                               /* Translators: %s is a folder's name on the server. */
+                               _("Mailbox name “%s” cannot be sent"), mailbox);
       g_object_unref (task);
       return;
     }
@@ -1199,7 +1246,9 @@ hir_imap_client_move_async (HirImapClient       *self,
   if (quoted == NULL || strspn (uid_set, "0123456789:,*") != strlen (uid_set))
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                               "Cannot move %s to “%s”", uid_set, destination);
+                               /* Translators: the first %s is a list of message numbers
+                                * ("12:15,18"), the second a folder's name on the server. */
+                               _("Cannot move %s to “%s”"), uid_set, destination);
       g_object_unref (task);
       return;
     }
@@ -1567,7 +1616,8 @@ send_authenticate (GTask *task)
   if (hir_imap_client_has_capability (self, "LOGINDISABLED"))
     {
       GError *error = g_error_new (HIR_ERROR, HIR_ERROR_CONFIG,
-                                   "%s offers no way to log in that Hirondelle knows",
+                                   /* Translators: %s is a server's host name. */
+                                   _("%s offers no way to log in that Hirondelle knows"),
                                    self->host);
       connect_fail (task, error);
       return;
@@ -1667,9 +1717,11 @@ connect_next (GTask *task)
           if (!hir_imap_client_has_capability (self, "STARTTLS"))
             {
               GError *error = g_error_new (HIR_ERROR, HIR_ERROR_CONFIG,
-                                           "%s does not offer STARTTLS: Hirondelle will not "
-                                           "send your password in plain text. Choose TLS, or "
-                                           "check the server's port",
+                                           /* Translators: %s is a server's host name;
+                                            * STARTTLS and TLS are protocol names. */
+                                           _("%s does not offer STARTTLS: Hirondelle will not "
+                                             "send your password in plain text. Choose TLS, or "
+                                             "check the server's port"),
                                            self->host);
               connect_fail (task, error);
               return;
@@ -1754,7 +1806,7 @@ hir_imap_client_connect_async (HirImapClient       *self,
   if (self->closed || self->stream != NULL)
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_FAILED,
-                               "An IMAP client connects once; make a new one");
+                               _("An IMAP client connects once; make a new one"));
       g_object_unref (task);
       return;
     }
@@ -1900,7 +1952,8 @@ probe_cb (GObject      *object,
   if (client->peer_fingerprint == NULL)
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                               "%s presented no certificate", client->host);
+                               /* Translators: %s is a server's host name. */
+                               _("%s presented no certificate"), client->host);
       hir_imap_client_close (client);
       return;
     }
@@ -1927,7 +1980,7 @@ hir_imap_fetch_certificate_async (const char          *host,
   if (security == HIR_SECURITY_NONE)
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
-                               "A plain-text connection has no certificate");
+                               _("A plain-text connection has no certificate"));
       g_object_unref (task);
       return;
     }

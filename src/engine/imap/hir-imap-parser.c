@@ -3,7 +3,19 @@
  * Copyright 2026 Hirondelle developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+/* tests/fuzz builds this file on its own, without config.h. */
+#if defined __has_include
+# if __has_include ("config.h")
+#  include "config.h"
+# endif
+#endif
+#ifndef GETTEXT_PACKAGE
+# define GETTEXT_PACKAGE "hirondelle"
+#endif
+
 #include "hir-imap-parser.h"
+
+#include <glib/gi18n-lib.h>
 
 #include <string.h>
 
@@ -95,9 +107,16 @@ fail (Cursor     *cursor,
       const char *what)
 {
   if (cursor->error != NULL && *cursor->error == NULL)
-    g_set_error (cursor->error, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                 "The IMAP server sent something unexpected: %s at byte %" G_GSIZE_FORMAT,
-                 what, cursor->pos);
+    {
+      /* The position is formatted apart: xgettext cannot read G_GSIZE_FORMAT. */
+      g_autofree char *position = g_strdup_printf ("%" G_GSIZE_FORMAT, cursor->pos);
+
+      /* Translators: the first %s says what was wrong ("an unclosed list"), the second is
+       * a number of bytes from the start of the response. */
+      g_set_error (cursor->error, HIR_ERROR, HIR_ERROR_PROTOCOL,
+                   _("The IMAP server sent something unexpected: %s at byte %s"),
+                   what, position);
+    }
   return FALSE;
 }
 
@@ -168,7 +187,7 @@ frame_response (HirImapParser *self,
           if (len - line_start > HIR_IMAP_MAX_LINE)
             {
               g_set_error (error, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                           "The IMAP server sent a line longer than %d bytes",
+                           _("The IMAP server sent a line longer than %d bytes"),
                            HIR_IMAP_MAX_LINE);
               return FALSE;
             }
@@ -191,7 +210,9 @@ frame_response (HirImapParser *self,
       if (too_large)
         {
           g_set_error (error, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                       "The IMAP server announced a literal larger than %d bytes",
+                       /* Translators: a literal is a block of data the server announces
+                        * with its size before it sends it. */
+                       _("The IMAP server announced a literal larger than %d bytes"),
                        HIR_IMAP_MAX_LITERAL);
           return FALSE;
         }
@@ -274,7 +295,8 @@ parse_atom (Cursor  *c,
 
           if (close == NULL || (eol != NULL && eol < close))
             {
-              fail (c, "an unterminated section");
+              /* Translators: completes "The IMAP server sent something unexpected: %s". */
+              fail (c, _("an unterminated section"));
               return NULL;
             }
           digits_only = FALSE;
@@ -288,7 +310,8 @@ parse_atom (Cursor  *c,
 
   if (c->pos == start)
     {
-      fail (c, "an empty token");
+      /* Translators: completes "The IMAP server sent something unexpected: %s". */
+      fail (c, _("an empty token"));
       return NULL;
     }
 
@@ -333,7 +356,8 @@ parse_quoted (Cursor *c)
       c->pos++;
     }
 
-  fail (c, "an unterminated quoted string");
+  /* Translators: completes "The IMAP server sent something unexpected: %s". */
+  fail (c, _("an unterminated quoted string"));
   return NULL;
 }
 
@@ -356,7 +380,8 @@ parse_literal (Cursor *c)
     c->pos++;
   if (digits == 0 || c->pos >= c->len || c->data[c->pos] != '}')
     {
-      fail (c, "a malformed literal");
+      /* Translators: completes "The IMAP server sent something unexpected: %s". */
+      fail (c, _("a malformed literal"));
       return NULL;
     }
   c->pos++;
@@ -364,13 +389,15 @@ parse_literal (Cursor *c)
     c->pos++;
   if (c->pos >= c->len || c->data[c->pos] != '\n')
     {
-      fail (c, "a literal not followed by a line end");
+      /* Translators: completes "The IMAP server sent something unexpected: %s". */
+      fail (c, _("a literal not followed by a line end"));
       return NULL;
     }
   c->pos++;
   if (size > c->len - c->pos)
     {
-      fail (c, "a literal longer than the response");
+      /* Translators: completes "The IMAP server sent something unexpected: %s". */
+      fail (c, _("a literal longer than the response"));
       return NULL;
     }
   c->pos += size;
@@ -403,7 +430,9 @@ parse_sequence (Cursor       *c,
         {
           if (terminator == 0)
             return TRUE;
-          return fail (c, terminator == ')' ? "an unclosed list" : "an unclosed response code");
+          /* Translators: completes "The IMAP server sent something unexpected: %s". */
+          return fail (c, terminator == ')' ? _("an unclosed list")
+                                            : _("an unclosed response code"));
         }
       item = parse_value (c, depth, in_code);
       if (item == NULL)
@@ -425,7 +454,8 @@ parse_value (Cursor  *c,
 
       if (depth >= HIR_IMAP_MAX_DEPTH)
         {
-          fail (c, "lists nested too deeply");
+          /* Translators: completes "The IMAP server sent something unexpected: %s". */
+          fail (c, _("lists nested too deeply"));
           return NULL;
         }
       list = value_new (HIR_IMAP_VALUE_LIST, NULL, 0);
@@ -436,7 +466,8 @@ parse_value (Cursor  *c,
     }
   if (ch == ')')
     {
-      fail (c, "an unmatched ')'");
+      /* Translators: completes "The IMAP server sent something unexpected: %s". */
+      fail (c, _("an unmatched ')'"));
       return NULL;
     }
   if (ch == '"')
@@ -485,7 +516,8 @@ parse_response (Cursor *c)
 
   if (c->len == 0 || at_line_end (c))
     {
-      fail (c, "an empty line");
+      /* Translators: completes "The IMAP server sent something unexpected: %s". */
+      fail (c, _("an empty line"));
       return NULL;
     }
 
@@ -502,7 +534,8 @@ parse_response (Cursor *c)
     c->pos++;
   if (c->pos == tag_start || c->pos >= c->len || c->data[c->pos] != ' ')
     {
-      fail (c, "a response without a tag");
+      /* Translators: completes "The IMAP server sent something unexpected: %s". */
+      fail (c, _("a response without a tag"));
       return NULL;
     }
   if (c->pos - tag_start == 1 && c->data[tag_start] == '*')
@@ -515,7 +548,8 @@ parse_response (Cursor *c)
   skip_spaces (c);
   if (at_line_end (c))
     {
-      fail (c, "a response with nothing after its tag");
+      /* Translators: completes "The IMAP server sent something unexpected: %s". */
+      fail (c, _("a response with nothing after its tag"));
       return NULL;
     }
 
@@ -542,7 +576,8 @@ parse_response (Cursor *c)
 
   if (response->kind == HIR_IMAP_RESPONSE_TAGGED)
     {
-      fail (c, "a tagged response that is not OK, NO or BAD");
+      /* Translators: completes "The IMAP server sent something unexpected: %s". */
+      fail (c, _("a tagged response that is not OK, NO or BAD"));
       return NULL;
     }
 
@@ -587,7 +622,7 @@ hir_imap_parser_next (HirImapParser    *self,
     {
       if (local_error == NULL)
         g_set_error_literal (&local_error, HIR_ERROR, HIR_ERROR_PROTOCOL,
-                             "The IMAP server sent an unreadable response");
+                             _("The IMAP server sent an unreadable response"));
       g_propagate_error (error, g_steal_pointer (&local_error));
       return HIR_IMAP_PARSE_ERROR;
     }
