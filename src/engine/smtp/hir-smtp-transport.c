@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "hir-certificate.h"
 #include "hir-error.h"
@@ -262,17 +263,23 @@ map_io_error (HirSmtpTransport *self,
     {
       g_autofree char *reason = hir_certificate_describe_errors (op->peer_errors);
 
+      /* Translators: the first %s is a host name, the second the reasons the certificate
+       * is not trusted ("self-signed, expired"), the third the certificate's fingerprint
+       * ("sha256:…"). */
       return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
-                          "The certificate of %s is %s (fingerprint %s)", self->host, reason,
+                          _("The certificate of %s is %s (fingerprint %s)"), self->host, reason,
                           op->peer_fingerprint);
     }
   if (error->domain == G_TLS_ERROR)
+    /* Translators: the first %s is a host name, the second the TLS library's reason. */
     return g_error_new (HIR_ERROR, HIR_ERROR_CERTIFICATE_UNTRUSTED,
-                        "The secure connection to %s failed: %s", self->host, error->message);
+                        _("The secure connection to %s failed: %s"), self->host, error->message);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
-    return g_error_new (HIR_ERROR, HIR_ERROR_OFFLINE, "No network to reach %s: %s",
+    /* Translators: the first %s is a host name, the second the system's reason. */
+    return g_error_new (HIR_ERROR, HIR_ERROR_OFFLINE, _("No network to reach %s: %s"),
                         self->host, error->message);
-  return g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE, "Cannot reach %s:%u: %s", self->host,
+  /* Translators: "Cannot reach HOST:PORT: REASON"; the reason comes from the system. */
+  return g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE, _("Cannot reach %s:%u: %s"), self->host,
                       self->port, error->message);
 }
 
@@ -284,14 +291,23 @@ reply_error (HirSmtpTransport *self,
              Reply            *reply)
 {
   if (reply->code >= 400 && reply->code < 500)
+    /* Translators: the first %s is a host name, the second what was refused ("the login",
+     * "the recipient <bob@example.com>"), then the server's reply code and words,
+     * untranslated. */
     return g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE,
-                        "%s refused %s for now, try again later: %d %s", self->host, what,
+                        _("%s refused %s for now, try again later: %d %s"), self->host, what,
                         reply->code, reply->text);
   if (reply->code >= 500 && reply->code < 600)
-    return g_error_new (HIR_ERROR, HIR_ERROR_SERVER, "%s refused %s: %d %s", self->host, what,
-                        reply->code, reply->text);
-  return g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL, "%s answered %s with “%d %s”", self->host,
-                      what, reply->code, reply->text);
+    /* Translators: the first %s is a host name, the second what was refused ("the login",
+     * "the recipient <bob@example.com>"), then the server's reply code and words,
+     * untranslated. */
+    return g_error_new (HIR_ERROR, HIR_ERROR_SERVER, _("%s refused %s: %d %s"), self->host,
+                        what, reply->code, reply->text);
+  /* Translators: the first %s is a host name, the second what it answered ("the login",
+   * "the recipient <bob@example.com>"), then the server's reply code and words,
+   * untranslated. */
+  return g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL, _("%s answered %s with “%d %s”"),
+                      self->host, what, reply->code, reply->text);
 }
 
 static void
@@ -408,7 +424,8 @@ read_line_cb (GObject      *object,
   if (line == NULL)
     {
       if (error == NULL)
-        error = g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE, "%s closed the connection",
+        /* Translators: %s is a server's host name. */
+        error = g_error_new (HIR_ERROR, HIR_ERROR_UNREACHABLE, _("%s closed the connection"),
                              self->host);
       send_fail (task, error);
       return;
@@ -422,7 +439,9 @@ read_line_cb (GObject      *object,
       ++op->reply_lines > MAX_REPLY_LINES)
     {
       send_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
-                                    "%s sent something that is not an SMTP reply: “%s”",
+                                    /* Translators: the first %s is a host name, the
+                                     * second the line it sent, untranslated. */
+                                    _("%s sent something that is not an SMTP reply: “%s”"),
                                     self->host, line));
       return;
     }
@@ -616,7 +635,9 @@ step_done (GTask *task)
     case STAGE_GREETING:
       if (reply->code != 220)
         {
-          send_fail (task, reply_error (self, "the connection", reply));
+          send_fail (task, reply_error (self,
+                                        /* Translators: completes "HOST refused %s…". */
+                                        C_("smtp-refused", "the connection"), reply));
           return;
         }
       op->stage = STAGE_EHLO;
@@ -651,7 +672,7 @@ step_done (GTask *task)
 
           if (answer == NULL)
             {
-              send_fail (task, reply_error (self, "the login", reply));
+              send_fail (task, reply_error (self, C_("smtp-refused", "the login"), reply));
               return;
             }
           line = g_strconcat (answer, "\r\n", NULL);
@@ -665,10 +686,13 @@ step_done (GTask *task)
         {
           if (reply->code == 535 || reply->code == 534 || reply->code == 530)
             send_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_AUTH_FAILED,
-                                          "%s refused the user name or password: %d %s",
+                                          /* Translators: the first %s is a host name,
+                                           * then the server's reply code and words,
+                                           * untranslated. */
+                                          _("%s refused the user name or password: %d %s"),
                                           self->host, reply->code, reply->text));
           else
-            send_fail (task, reply_error (self, "the login", reply));
+            send_fail (task, reply_error (self, C_("smtp-refused", "the login"), reply));
           return;
         }
       if (op->verify_only)
@@ -708,7 +732,7 @@ data_done (GTask *task)
 
   if (reply->code != 250)
     {
-      send_fail (task, reply_error (self, "the message", reply));
+      send_fail (task, reply_error (self, C_("smtp-refused", "the message"), reply));
       return;
     }
   op->stage = STAGE_QUIT;
@@ -754,10 +778,12 @@ envelope_what (SendOp *op,
                guint   i)
 {
   if (i == 0)
-    return g_strdup_printf ("the sender <%s>", op->from);
+    /* Translators: completes "HOST refused %s…"; %s is an email address. */
+    return g_strdup_printf (C_("smtp-refused", "the sender <%s>"), op->from);
   if (i - 1 < g_strv_length (op->recipients))
-    return g_strdup_printf ("the recipient <%s>", op->recipients[i - 1]);
-  return g_strdup ("the message");
+    /* Translators: completes "HOST refused %s…"; %s is an email address. */
+    return g_strdup_printf (C_("smtp-refused", "the recipient <%s>"), op->recipients[i - 1]);
+  return g_strdup (C_("smtp-refused", "the message"));
 }
 
 static void
@@ -786,7 +812,8 @@ check_envelope (GTask     *task,
     }
   if (((Reply *) g_ptr_array_index (replies, n - 1))->code != 354)
     {
-      send_fail (task, reply_error (self, "the message", g_ptr_array_index (replies, n - 1)));
+      send_fail (task, reply_error (self, C_("smtp-refused", "the message"),
+                                    g_ptr_array_index (replies, n - 1)));
       return;
     }
 
@@ -857,10 +884,16 @@ send_envelope (GTask *task)
   /* Refused before a byte of it goes out, with the server's own limit. */
   if (limit > 0 && size > limit)
     {
+      /* The numbers are formatted apart: xgettext cannot read G_GSIZE_FORMAT. */
+      g_autofree char *size_text = g_strdup_printf ("%" G_GSIZE_FORMAT, size);
+      g_autofree char *limit_text_bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, limit);
+
+      /* Translators: the first %s is a host name, the second and third are numbers of
+       * bytes. */
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_SERVER,
-                               "The message is too big for %s: %" G_GSIZE_FORMAT " bytes, "
-                               "the server accepts at most %" G_GUINT64_FORMAT " bytes",
-                               self->host, size, limit);
+                               _("The message is too big for %s: %s bytes, "
+                                 "the server accepts at most %s bytes"),
+                               self->host, size_text, limit_text_bytes);
       g_object_unref (task);
       return;
     }
@@ -920,7 +953,9 @@ send_auth (GTask *task)
   if (op->verify_only && !plain && !login)
     {
       send_fail (task, g_error_new (HIR_ERROR, HIR_ERROR_CONFIG,
-                                    "%s offers no way to log in (AUTH PLAIN or LOGIN)",
+                                    /* Translators: %s is a host name; AUTH PLAIN and LOGIN
+                                     * are protocol words. */
+                                    _("%s offers no way to log in (AUTH PLAIN or LOGIN)"),
                                     self->host));
       return;
     }
@@ -977,9 +1012,11 @@ send_next (GTask *task)
       if (!has_extension (op, "STARTTLS"))
         {
           g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
-                                   "%s does not offer STARTTLS: Hirondelle will not send your "
-                                   "password and mail in plain text. Choose TLS, or check the "
-                                   "server's port", self->host);
+                                   /* Translators: %s is a server's host name; STARTTLS
+                                    * and TLS are protocol names. */
+                                   _("%s does not offer STARTTLS: Hirondelle will not send "
+                                     "your password and mail in plain text. Choose TLS, or "
+                                     "check the server's port"), self->host);
           g_object_unref (task);
           return;
         }
@@ -1059,7 +1096,8 @@ hir_smtp_transport_send_async (HirSmtpTransport    *self,
 
   if (recipients == NULL || recipients[0] == NULL)
     {
-      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_FAILED, "The message has no recipient");
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_FAILED,
+                               _("The message has no recipient"));
       g_object_unref (task);
       return;
     }
@@ -1071,7 +1109,8 @@ hir_smtp_transport_send_async (HirSmtpTransport    *self,
       if (strpbrk (address, "<>\r\n ") != NULL)
         {
           g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_FAILED,
-                                   "“%s” is not a valid address", address);
+                                   /* Translators: %s is an email address. */
+                                   _("“%s” is not a valid address"), address);
           g_object_unref (task);
           return;
         }
@@ -1079,7 +1118,7 @@ hir_smtp_transport_send_async (HirSmtpTransport    *self,
   if (*self->host == '\0')
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
-                               "The account has no SMTP server");
+                               _("The account has no SMTP server"));
       g_object_unref (task);
       return;
     }
@@ -1124,7 +1163,7 @@ hir_smtp_transport_verify_async (HirSmtpTransport    *self,
   if (*self->host == '\0')
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
-                               "The account has no SMTP server");
+                               _("The account has no SMTP server"));
       g_object_unref (task);
       return;
     }
@@ -1221,7 +1260,8 @@ hir_smtp_transport_send_message_async (HirSmtpTransport    *self,
     }
   if (from == NULL)
     {
-      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_FAILED, "The message has no sender");
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_FAILED,
+                               _("The message has no sender"));
       g_object_unref (task);
       return;
     }
