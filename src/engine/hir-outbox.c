@@ -3,8 +3,11 @@
  * Copyright 2026 Hirondelle developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "config.h"
+
 #include "hir-outbox.h"
 
+#include <glib/gi18n-lib.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -233,7 +236,8 @@ static gboolean
 sql_error (sqlite3  *db,
            GError  **error)
 {
-  g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, "Outbox: %s", sqlite3_errmsg (db));
+  /* Translators: %s is the database's error message, untranslated. */
+  g_set_error (error, HIR_ERROR, HIR_ERROR_STORAGE, _("Outbox: %s"), sqlite3_errmsg (db));
   return FALSE;
 }
 
@@ -421,8 +425,12 @@ db_load_row (sqlite3     *db,
     }
   if (rc == SQLITE_DONE)
     {
-      g_set_error (error, HIR_ERROR, HIR_ERROR_NOT_FOUND, "No message %" G_GINT64_FORMAT
-                   " in the outbox", id);
+      /* The number is formatted apart: xgettext cannot read G_GINT64_FORMAT. */
+      g_autofree char *number = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+
+      /* Translators: %s is a message's number in the outbox. */
+      g_set_error (error, HIR_ERROR, HIR_ERROR_NOT_FOUND, _("No message %s in the outbox"),
+                   number);
       return NULL;
     }
   if (rc != SQLITE_ROW)
@@ -462,7 +470,7 @@ job_save (sqlite3  *db,
           old->state != HIR_OUTGOING_STATE_DRAFT && step_started (old->step))
         {
           g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED,
-                       "The message is already being sent");
+                       _("The message is already being sent"));
           return FALSE;
         }
       /* The server copy of the draft is the outbox's to track, not the composer's. */
@@ -609,7 +617,7 @@ job_delete (sqlite3  *db,
     return FALSE;
   if (job->row->state != HIR_OUTGOING_STATE_DRAFT)
     {
-      g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, "The message is not a draft");
+      g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, _("The message is not a draft"));
       return FALSE;
     }
   if (sqlite3_prepare_v2 (db, "DELETE FROM outgoing WHERE id = ?1", -1, &stmt, NULL) != SQLITE_OK)
@@ -641,13 +649,15 @@ job_set_step (sqlite3  *db,
         return FALSE;
       if (old->state != HIR_OUTGOING_STATE_QUEUED && old->state != HIR_OUTGOING_STATE_FAILED)
         {
-          g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, old->state == HIR_OUTGOING_STATE_SENT
-                       ? "The message was already sent" : "The message is already being sent");
+          g_set_error_literal (error, HIR_ERROR, HIR_ERROR_FAILED,
+                               old->state == HIR_OUTGOING_STATE_SENT
+                               ? _("The message was already sent")
+                               : _("The message is already being sent"));
           return FALSE;
         }
       if (step_started (old->step))
         {
-          g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, "The message is already being sent");
+          g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, _("The message is already being sent"));
           return FALSE;
         }
     }
@@ -666,7 +676,7 @@ job_set_step (sqlite3  *db,
         {
           job->undone = TRUE;
           job->state = old->state;
-          g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, "The message was taken back");
+          g_set_error (error, HIR_ERROR, HIR_ERROR_FAILED, _("The message was taken back"));
           return FALSE;
         }
     }
@@ -1240,7 +1250,9 @@ collect_recipients (const char  *to,
       list = internet_address_list_parse (NULL, lists[l]);
       if (list == NULL)
         {
-          g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "Not an address list: %s", lists[l]);
+          /* Translators: %s is what was typed in an address field. */
+          g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, _("Not an address list: %s"),
+                       lists[l]);
           return NULL;
         }
       for (int i = 0; i < internet_address_list_length (list); i++)
@@ -1253,7 +1265,8 @@ collect_recipients (const char  *to,
           addr = internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (ia));
           if (addr == NULL || strchr (addr, '@') == NULL)
             {
-              g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "Not an address: %s",
+              /* Translators: %s is what was typed as an email address. */
+              g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, _("Not an address: %s"),
                            addr != NULL ? addr : lists[l]);
               return NULL;
             }
@@ -1262,7 +1275,7 @@ collect_recipients (const char  *to,
     }
   if (out->len == 0)
     {
-      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, "The message has no recipients");
+      g_set_error (error, HIR_ERROR, HIR_ERROR_CONFIG, _("The message has no recipients"));
       return NULL;
     }
   g_ptr_array_add (out, NULL);
@@ -1351,8 +1364,14 @@ hir_outbox_queue_async (HirOutbox           *self,
       hir_outgoing_get_account_id (outgoing) == NULL ||
       hir_engine_find_account (self->engine, hir_outgoing_get_account_id (outgoing)) == NULL)
     {
-      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG, "No account %s to send from",
-                               hir_outgoing_get_account_id (outgoing) ?: "(none)");
+      if (hir_outgoing_get_account_id (outgoing) != NULL)
+        /* Translators: %s is an account's name (an email address, usually). */
+        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
+                                 _("No account %s to send from"),
+                                 hir_outgoing_get_account_id (outgoing));
+      else
+        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_CONFIG,
+                                 _("The message has no account to send from"));
       g_object_unref (task);
       return;
     }
@@ -1369,7 +1388,7 @@ hir_outbox_queue_async (HirOutbox           *self,
                         self->sending_id == entry->id))
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_FAILED,
-                               "The message is already being sent");
+                               _("The message is already being sent"));
       g_object_unref (task);
       return;
     }
@@ -1442,7 +1461,7 @@ hir_outbox_cancel_async (HirOutbox           *self,
   if (self->sending_id == id || (entry != NULL && entry->state == HIR_OUTGOING_STATE_SENDING))
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_FAILED,
-                               "The message is already being sent");
+                               _("The message is already being sent"));
       g_object_unref (task);
       return;
     }
@@ -1481,7 +1500,7 @@ retry_load_cb (GObject      *object,
       job->row->state != HIR_OUTGOING_STATE_SENDING)
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_FAILED,
-                               "The message is not waiting to be sent");
+                               _("The message is not waiting to be sent"));
       return;
     }
   entry = ensure_entry (self, job->id, job->row->account_id);
@@ -2186,10 +2205,9 @@ jmap_submit_cb (GObject      *object,
        * unless it says it is its own trouble. */
       gboolean temporary = g_str_equal (type, "serverFail") || g_str_equal (type, "rateLimit") ||
                            g_str_equal (type, "serverUnavailable");
-      g_autoptr(GString) text = g_string_new ("The server did not send the message: ");
+      g_autoptr(GString) text = g_string_new (type);
       JsonNode *invalid = json_object_get_member (set_error, "invalidRecipients");
 
-      g_string_append (text, type);
       if (description != NULL)
         g_string_append_printf (text, ": %s", description);
       /* Which addresses, so the user knows what to fix. */
@@ -2197,8 +2215,11 @@ jmap_submit_cb (GObject      *object,
         for (guint i = 0; i < json_array_get_length (json_node_get_array (invalid)); i++)
           g_string_append_printf (text, "%s%s", i == 0 ? ": " : ", ",
                                   json_array_get_string_element (json_node_get_array (invalid), i));
-      send_failed (op, g_error_new_literal (HIR_ERROR, temporary ? HIR_ERROR_UNREACHABLE
-                                                                 : HIR_ERROR_SERVER, text->str));
+      /* Translators: %s is the server's reason, untranslated: an error type
+       * ("forbiddenFrom"), its description and the refused addresses. */
+      send_failed (op, g_error_new (HIR_ERROR, temporary ? HIR_ERROR_UNREACHABLE
+                                                         : HIR_ERROR_SERVER,
+                                    _("The server did not send the message: %s"), text->str));
       return;
     }
   mark_step (op, STEP_SUBMITTED, HIR_OUTGOING_STATE_SENDING, NULL, jmap_submitted);
@@ -2278,7 +2299,10 @@ jmap_import_cb (GObject      *object,
       if (email_id == NULL)
         {
           send_failed (op, g_error_new (HIR_ERROR, HIR_ERROR_SERVER,
-                                        "The server did not take the message: %s: %s", type,
+                                        /* Translators: the first %s is the server's error
+                                         * type ("invalidEmail"), the second its
+                                         * description, both untranslated. */
+                                        _("The server did not take the message: %s: %s"), type,
                                         json_object_get_string_member_with_default (
                                           set_error, "description", "")));
           return;
@@ -2287,7 +2311,8 @@ jmap_import_cb (GObject      *object,
   if (email_id == NULL)
     {
       send_failed (op, g_error_new (HIR_ERROR, HIR_ERROR_PROTOCOL,
-                                    "The server answered Email/import without an id"));
+                                    /* Translators: Email/import is a JMAP method name. */
+                                    _("The server answered Email/import without an id")));
       return;
     }
   g_free (op->row->remote_ref);
@@ -2558,24 +2583,37 @@ jmap_check_size (SendOp  *op,
     submission = submission_size_limit (hir_jmap_client_get_capability (op->jmap, JMAP_SUBMISSION));
   if (upload > 0 && size > upload)
     {
+      /* The numbers are formatted apart: xgettext cannot read G_GINT64_FORMAT. */
+      g_autofree char *size_text = g_strdup_printf ("%" G_GINT64_FORMAT, size);
+      g_autofree char *limit_text = g_strdup_printf ("%" G_GINT64_FORMAT, upload);
+
+      /* Translators: both %s are numbers of bytes. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_SERVER,
-                   "The message is too big for the server: %" G_GINT64_FORMAT " bytes, it "
-                   "takes uploads of at most %" G_GINT64_FORMAT, size, upload);
+                   _("The message is too big for the server: %s bytes, it "
+                     "takes uploads of at most %s"), size_text, limit_text);
       return FALSE;
     }
   if (attachments > 0 && op->row->attachments_size > attachments)
     {
+      g_autofree char *size_text = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                                    op->row->attachments_size);
+      g_autofree char *limit_text = g_strdup_printf ("%" G_GINT64_FORMAT, attachments);
+
+      /* Translators: both %s are numbers of bytes. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_SERVER,
-                   "The attachments are too big for the server: %" G_GINT64_FORMAT " bytes, "
-                   "it takes at most %" G_GINT64_FORMAT " per message",
-                   op->row->attachments_size, attachments);
+                   _("The attachments are too big for the server: %s bytes, "
+                     "it takes at most %s per message"), size_text, limit_text);
       return FALSE;
     }
   if (submission > 0 && size > submission)
     {
+      g_autofree char *size_text = g_strdup_printf ("%" G_GINT64_FORMAT, size);
+      g_autofree char *limit_text = g_strdup_printf ("%" G_GINT64_FORMAT, submission);
+
+      /* Translators: both %s are numbers of bytes. */
       g_set_error (error, HIR_ERROR, HIR_ERROR_SERVER,
-                   "The message is too big for the server: %" G_GINT64_FORMAT " bytes, it "
-                   "sends at most %" G_GINT64_FORMAT, size, submission);
+                   _("The message is too big for the server: %s bytes, it "
+                     "sends at most %s"), size_text, limit_text);
       return FALSE;
     }
   return TRUE;
@@ -2631,9 +2669,10 @@ jmap_setup_cb (GObject      *object,
     }
   if (op->drafts_id == NULL || op->sent_id == NULL || op->identity_id == NULL)
     {
-      send_failed (op, g_error_new (HIR_ERROR, HIR_ERROR_CONFIG,
-                                    "The account has no %s", op->identity_id == NULL
-                                    ? "sending identity" : "Drafts or Sent folder"));
+      send_failed (op, g_error_new_literal (HIR_ERROR, HIR_ERROR_CONFIG,
+                                            op->identity_id == NULL
+                                            ? _("The account has no sending identity")
+                                            : _("The account has no Drafts or Sent folder")));
       return;
     }
   jmap_resume (op);
@@ -2746,7 +2785,8 @@ send_loaded_cb (GObject      *object,
   account = hir_engine_find_account (op->self->engine, op->row->account_id);
   if (account == NULL)
     {
-      g_autofree char *text = g_strdup_printf ("The account %s is gone", op->row->account_id);
+      /* Translators: %s is an account's name (an email address, usually). */
+      g_autofree char *text = g_strdup_printf (_("The account %s is gone"), op->row->account_id);
 
       record_outcome (op, STEP_QUEUED, HIR_OUTGOING_STATE_FAILED, text);
       return;
@@ -2754,7 +2794,7 @@ send_loaded_cb (GObject      *object,
   op->account = g_object_ref (account);
   if (op->row->mime == NULL)
     {
-      record_outcome (op, STEP_QUEUED, HIR_OUTGOING_STATE_FAILED, "The message was not built");
+      record_outcome (op, STEP_QUEUED, HIR_OUTGOING_STATE_FAILED, _("The message was not built"));
       return;
     }
   from = internet_address_list_parse (NULL, op->row->from != NULL ? op->row->from : "");
@@ -3050,7 +3090,7 @@ draft_jmap_imported_cb (GObject      *object,
   if (created == NULL || !json_object_has_member (created, "d"))
     {
       g_autoptr(GError) refused = g_error_new (HIR_ERROR, HIR_ERROR_SERVER,
-                                               "The server did not take the draft");
+                                               _("The server did not take the draft"));
 
       draft_op_done (op, refused);
       return;
@@ -3113,7 +3153,7 @@ draft_jmap_mailboxes_cb (GObject      *object,
   if (op->drafts_id == NULL)
     {
       if (error == NULL)
-        error = g_error_new (HIR_ERROR, HIR_ERROR_CONFIG, "The account has no Drafts folder");
+        error = g_error_new (HIR_ERROR, HIR_ERROR_CONFIG, _("The account has no Drafts folder"));
       draft_op_done (op, error);
       return;
     }

@@ -3,7 +3,11 @@
  * Copyright 2026 Hirondelle developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "config.h"
+
 #include "hir-outgoing-attachment.h"
+
+#include <glib/gi18n-lib.h>
 
 #include "hir-error.h"
 
@@ -135,7 +139,8 @@ hir_outgoing_attachment_new (const char *filename,
   g_return_val_if_fail (data != NULL, NULL);
 
   self = g_object_new (HIR_TYPE_OUTGOING_ATTACHMENT, NULL);
-  self->filename = g_strdup (filename != NULL && *filename != '\0' ? filename : "attachment");
+  /* Translators: the file name of an attachment that has none, seen by the recipient. */
+  self->filename = g_strdup (filename != NULL && *filename != '\0' ? filename : _("attachment"));
   if (content_type != NULL && *content_type != '\0')
     self->content_type = g_strdup (content_type);
   else
@@ -185,7 +190,9 @@ load_contents_cb (GObject      *object,
   if (!g_file_load_contents_finish (G_FILE (object), result, &contents, &length, NULL, &error))
     {
       g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
-                               "Cannot read %s: %s", ff->name, error->message);
+                               /* Translators: the first %s is a file name, the second
+                                * the system's reason. */
+                               _("Cannot read %s: %s"), ff->name, error->message);
       return;
     }
   bytes = g_bytes_new_take (contents, length);

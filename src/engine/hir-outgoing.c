@@ -3,8 +3,11 @@
  * Copyright 2026 Hirondelle developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "config.h"
+
 #include "hir-outgoing.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "hir-mime-private.h"
@@ -465,26 +468,28 @@ format_sender (HirMessage *message)
   return g_strdup (addr != NULL ? addr : (name != NULL ? name : ""));
 }
 
-/* "On Wed, 25 Nov 2026 at 08:57, Alice <a@x> wrote:" — in English and the local time
- * zone; the composer may replace it with a translated one. */
+/* "On Wed, 25 Nov 2026 at 08:57, Alice <a@x> wrote:" — in the user's language and the
+ * local time zone. */
 static char *
 make_attribution (HirMessage *message)
 {
-  static const char * const days[] = { "", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-  static const char * const months[] = { "", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-                                         "Aug", "Sep", "Oct", "Nov", "Dec" };
   g_autofree char *sender = format_sender (message);
   g_autoptr(GDateTime) date = g_date_time_new_from_unix_local (hir_message_get_date (message));
+  g_autofree char *when = NULL;
 
   if (date == NULL)
-    return g_strdup_printf ("%s wrote:", sender);
-  /* Not strftime's %a/%b: those follow LC_TIME, and the words around are English. */
-  return g_strdup_printf ("On %s, %d %s %d at %02d:%02d, %s wrote:",
-                          days[g_date_time_get_day_of_week (date)],
-                          g_date_time_get_day_of_month (date),
-                          months[g_date_time_get_month (date)],
-                          g_date_time_get_year (date), g_date_time_get_hour (date),
-                          g_date_time_get_minute (date), sender);
+    /* Translators: the line above a quoted message in a reply; %s is the original's
+     * sender ("Alice <alice@example.com>"). */
+    return g_strdup_printf (_("%s wrote:"), sender);
+  /* Translators: the date in the line above a quoted message in a reply, in
+   * g_date_time_format() codes: %a the short day name, %-d the day of the month, %b the
+   * short month name, %Y the year, %H:%M the time. Gives "Wed, 25 Nov 2026 at 08:57". */
+  /* xgettext:no-c-format */
+  when = g_date_time_format (date, _("%a, %-d %b %Y at %H:%M"));
+  /* Translators: the line above a quoted message in a reply; the first %s is the date
+   * ("Wed, 25 Nov 2026 at 08:57"), the second the original's sender
+   * ("Alice <alice@example.com>"). */
+  return g_strdup_printf (_("On %s, %s wrote:"), when != NULL ? when : "", sender);
 }
 
 static char *
