@@ -273,7 +273,8 @@ static void
 finish_not_found (WebKitURISchemeRequest *request)
 {
   g_autoptr(GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                                         "%s is not part of this message",
+                                         /* Translators: %s is an address (cid:…). */
+                                         _("%s is not part of this message"),
                                          webkit_uri_scheme_request_get_uri (request));
 
   webkit_uri_scheme_request_finish_error (request, error);
@@ -293,7 +294,7 @@ part_loaded_cb (GObject      *object,
   if (bytes == NULL)
     {
       if (error == NULL)
-        error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No data");
+        error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("No data"));
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_debug ("cid part not loaded: %s", error->message);
       webkit_uri_scheme_request_finish_error (request, error);

@@ -165,7 +165,7 @@ load_part (HirAttachment *attachment,
 
   if (self->engine == NULL || self->message == NULL)
     {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No message");
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("No message"));
       g_object_unref (task);
       return;
     }
@@ -515,7 +515,9 @@ dup_safe_file_name (HirAttachment *attachment)
   base = g_strstrip (g_strdup (name));
   if (base[0] == '\0' || base[0] == '.')
     {
-      char *prefixed = g_strconcat ("attachment", base, NULL);
+      /* Translators: the start of a saved attachment's file name when the sender gave it
+       * none, or one that starts with a dot. */
+      char *prefixed = g_strconcat (_("attachment"), base, NULL);
 
       g_free (base);
       base = prefixed;

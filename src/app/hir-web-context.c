@@ -71,8 +71,8 @@ handle_scheme_request_cb (WebKitURISchemeRequest *request,
     }
   else
     {
-      g_autoptr(GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                                             "Not a message view");
+      g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                                                     _("Not a message view"));
       webkit_uri_scheme_request_finish_error (request, error);
     }
 }
