@@ -328,6 +328,46 @@ wait_for_server_flag (Fixture    *fx,
 }
 
 static gboolean
+message_unlisted (gpointer data)
+{
+  Lookup lookup = *(Lookup *) data;
+  gboolean listed;
+
+  lookup.message = NULL;
+  listed = message_listed (&lookup);
+  g_clear_object (&lookup.message);
+  return !listed;
+}
+
+/* A subject in a server folder, polled at most every 300 ms. */
+typedef struct
+{
+  Fixture    *fx;
+  const char *folder;
+  const char *subject;
+  gint64      last_poll;
+} ServerHas;
+
+static gboolean
+server_has (gpointer data)
+{
+  ServerHas *check = data;
+  g_autofree char *listing = NULL;
+  g_autofree char *needle = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  if (now - check->last_poll < 300 * G_TIME_SPAN_MILLISECOND)
+    {
+      g_main_context_wakeup (NULL);
+      return FALSE;
+    }
+  check->last_poll = now;
+  listing = mailctl (check->fx, "list", check->folder, NULL);
+  needle = g_strdup_printf ("\t%s\n", check->subject);
+  return strstr (listing, needle) != NULL;
+}
+
+static gboolean
 only_our_ref (gpointer data)
 {
   return G_OBJECT (data)->ref_count == 1;
@@ -396,6 +436,22 @@ test_open_and_flag (void)
   gtk_widget_activate_action (GTK_WIDGET (window), "message.toggle-flag", NULL);
   g_assert_true (hir_test_wait_until (message_unflagged, lookup.message, TIMEOUT_MS));
   wait_for_server_flag (&fx, uid, "\\Flagged", FALSE);
+
+  /* Delete it with the action of the Delete key and the trash button: it leaves the
+   * list at once, the older message takes its place, and the server has it in Trash. */
+  {
+    ServerHas in_trash = { &fx, "Trash", lookup.subject, 0 };
+    guint tick = g_timeout_add (100, timeout_tick, NULL);
+    HirMessage *selected;
+
+    gtk_widget_activate_action (GTK_WIDGET (window), "message.delete", NULL);
+    g_assert_true (hir_test_wait_until (message_unlisted, &lookup, TIMEOUT_MS));
+    selected = gtk_single_selection_get_selected_item (hir_window_get_message_selection (window));
+    g_assert_nonnull (selected);
+    g_assert_cmpstr (hir_message_get_subject (selected), ==, "An older message, already read");
+    g_assert_true (hir_test_wait_until (server_has, &in_trash, TIMEOUT_MS));
+    g_source_remove (tick);
+  }
 
   /* An account error shows in the banner with its reason, never only in a log. */
   hir_account_set_status (fx.account, HIR_ACCOUNT_STATUS_UNREACHABLE,

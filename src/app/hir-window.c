@@ -55,6 +55,13 @@ struct _HirWindow
   GtkButton            *banner_certificate_button;
   HirReader            *reader;
   GtkWidget            *read_button;
+
+  /* Move to…: the folders of the shown message's account, as a menu. */
+  GMenu                *move_menu;
+  GListModel           *move_folders;
+  /* What Undo on the last "moved" toast puts back. */
+  HirMessage           *undo_message;
+  HirFolder            *undo_folder;
 };
 
 G_DEFINE_FINAL_TYPE (HirWindow, hir_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -666,6 +673,203 @@ toggle_read_action (GtkWidget  *widget,
   set_message_flags (self, message, hir_message_get_flags (message) ^ HIR_MESSAGE_FLAG_SEEN);
 }
 
+/* Moving and deleting: the store changes at once (the engine queues what the server
+ * cannot hear yet), so the list loses the message now and the next one is selected. */
+
+typedef enum
+{
+  REMOVE_DELETE,
+  REMOVE_ARCHIVE,
+  REMOVE_MOVE,
+} RemoveKind;
+
+static void
+removed_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(HirWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean done;
+
+  /* The three finish functions are alike: the task says which began it. */
+  if (g_async_result_is_tagged (result, hir_engine_delete_async))
+    done = hir_engine_delete_finish (HIR_ENGINE (object), result, &error);
+  else if (g_async_result_is_tagged (result, hir_engine_archive_async))
+    done = hir_engine_archive_finish (HIR_ENGINE (object), result, &error);
+  else
+    done = hir_engine_move_finish (HIR_ENGINE (object), result, &error);
+  if (!done)
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not move the message: %s"),
+                                               error->message);
+      show_toast (self, text);
+    }
+}
+
+/* The message leaves the list: the one after it (else the one before) takes its place. */
+static void
+select_next_message (HirWindow  *self,
+                     HirMessage *message)
+{
+  guint position, n_items;
+
+  if (self->message_selection == NULL ||
+      gtk_single_selection_get_selected_item (self->message_selection) != (gpointer) message)
+    return;
+  position = gtk_single_selection_get_selected (self->message_selection);
+  n_items = g_list_model_get_n_items (G_LIST_MODEL (self->message_selection));
+  if (position + 1 < n_items)
+    gtk_single_selection_set_selected (self->message_selection, position + 1);
+  else if (position > 0)
+    gtk_single_selection_set_selected (self->message_selection, position - 1);
+  else
+    gtk_single_selection_set_selected (self->message_selection, GTK_INVALID_LIST_POSITION);
+}
+
+static void
+undo_move_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+  g_autoptr(HirMessage) message = g_steal_pointer (&self->undo_message);
+  g_autoptr(HirFolder) folder = g_steal_pointer (&self->undo_folder);
+
+  if (message == NULL || folder == NULL)
+    return;
+  hir_engine_move_async (self->engine, message, folder, NULL, removed_cb, g_object_ref (self));
+}
+
+static void
+remove_message (HirWindow  *self,
+                RemoveKind  kind,
+                HirFolder  *destination)
+{
+  HirMessage *message = hir_reader_get_message (self->reader);
+  g_autoptr(HirMessage) keep = NULL;
+  g_autofree char *text = NULL;
+  gboolean can_undo;
+  AdwToast *toast;
+
+  if (message == NULL)
+    return;
+  keep = g_object_ref (message);
+  /* A delete in Trash is for good: nothing to undo. */
+  can_undo = self->folder != NULL &&
+             !(kind == REMOVE_DELETE && hir_folder_get_role (self->folder) == HIR_FOLDER_ROLE_TRASH);
+
+  select_next_message (self, message);
+  switch (kind)
+    {
+    case REMOVE_DELETE:
+      hir_engine_delete_async (self->engine, keep, NULL, removed_cb, g_object_ref (self));
+      text = g_strdup (can_undo ? _("Message moved to Trash") : _("Message deleted"));
+      break;
+    case REMOVE_ARCHIVE:
+      hir_engine_archive_async (self->engine, keep, NULL, removed_cb, g_object_ref (self));
+      text = g_strdup (_("Message archived"));
+      break;
+    case REMOVE_MOVE:
+    default:
+      hir_engine_move_async (self->engine, keep, destination, NULL, removed_cb,
+                             g_object_ref (self));
+      /* Translators: %s is a folder's name. */
+      text = g_strdup_printf (_("Message moved to %s"), hir_folder_get_name (destination));
+      break;
+    }
+
+  toast = adw_toast_new (text);
+  if (can_undo)
+    {
+      g_set_object (&self->undo_message, keep);
+      g_set_object (&self->undo_folder, self->folder);
+      adw_toast_set_button_label (toast, _("_Undo"));
+      adw_toast_set_action_name (toast, "message.undo-move");
+    }
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+delete_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  remove_message (HIR_WINDOW (widget), REMOVE_DELETE, NULL);
+}
+
+static void
+archive_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  remove_message (HIR_WINDOW (widget), REMOVE_ARCHIVE, NULL);
+}
+
+static HirFolder *
+find_move_folder (HirWindow  *self,
+                  const char *remote_id)
+{
+  for (guint i = 0; self->move_folders != NULL &&
+                    i < g_list_model_get_n_items (self->move_folders); i++)
+    {
+      g_autoptr(HirFolder) folder = g_list_model_get_item (self->move_folders, i);
+
+      if (g_strcmp0 (hir_folder_get_remote_id (folder), remote_id) == 0)
+        return g_steal_pointer (&folder);
+    }
+  return NULL;
+}
+
+/* message.move-to("folder remote id") */
+static void
+move_to_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  HirWindow *self = HIR_WINDOW (widget);
+  g_autoptr(HirFolder) folder = find_move_folder (self, g_variant_get_string (parameter, NULL));
+
+  if (folder != NULL)
+    remove_message (self, REMOVE_MOVE, folder);
+}
+
+static void
+update_move_menu (HirWindow *self)
+{
+  g_menu_remove_all (self->move_menu);
+  for (guint i = 0; self->move_folders != NULL &&
+                    i < g_list_model_get_n_items (self->move_folders); i++)
+    {
+      g_autoptr(HirFolder) folder = g_list_model_get_item (self->move_folders, i);
+      g_autoptr(GMenuItem) item = NULL;
+
+      /* Not where it already is. */
+      if (self->folder != NULL && hir_folder_get_id (folder) == hir_folder_get_id (self->folder))
+        continue;
+      item = g_menu_item_new (hir_folder_get_name (folder), NULL);
+      g_menu_item_set_action_and_target_value (item, "message.move-to",
+                                               g_variant_new_string (hir_folder_get_remote_id (folder)));
+      g_menu_append_item (self->move_menu, item);
+    }
+}
+
+static void
+set_move_folders (HirWindow  *self,
+                  GListModel *folders)
+{
+  if (self->move_folders != folders)
+    {
+      if (self->move_folders != NULL)
+        g_signal_handlers_disconnect_by_func (self->move_folders, update_move_menu, self);
+      g_set_object (&self->move_folders, folders);
+      if (self->move_folders != NULL)
+        g_signal_connect_swapped (self->move_folders, "items-changed",
+                                  G_CALLBACK (update_move_menu), self);
+    }
+  update_move_menu (self);
+}
+
 /* Writing mail: the compose controller does the work. */
 
 static void
@@ -771,7 +975,16 @@ bind_read_button (HirWindow *self)
 static void
 update_message_actions (HirWindow *self)
 {
-  gboolean has_message = hir_reader_get_message (self->reader) != NULL;
+  HirMessage *message = hir_reader_get_message (self->reader);
+  gboolean has_message = message != NULL;
+  HirAccount *account = NULL;
+
+  if (message != NULL)
+    account = hir_engine_find_account (self->engine, hir_message_get_account_id (message));
+  set_move_folders (self, account != NULL ? hir_engine_get_folders (self->engine, account) : NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.delete", has_message);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.archive", has_message);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.move-to", has_message);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.toggle-flag", has_message);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.toggle-read", has_message);
@@ -864,6 +1077,11 @@ hir_window_dispose (GObject *object)
       g_clear_object (&self->pending_message);
     }
   set_account (self, NULL);
+  if (self->move_folders != NULL)
+    g_signal_handlers_disconnect_by_func (self->move_folders, update_move_menu, self);
+  g_clear_object (&self->move_folders);
+  g_clear_object (&self->undo_message);
+  g_clear_object (&self->undo_folder);
   if (self->messages != NULL)
     g_signal_handlers_disconnect_by_func (self->messages, update_list_page, self);
   if (self->message_selection != NULL)
@@ -1051,6 +1269,7 @@ hir_window_class_init (HirWindowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/app/hirondelle/Hirondelle/hir-window.ui");
   gtk_widget_class_bind_template_child (widget_class, HirWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, HirWindow, move_menu);
   gtk_widget_class_bind_template_child (widget_class, HirWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, HirWindow, error_page);
   gtk_widget_class_bind_template_child (widget_class, HirWindow, leaflet);
@@ -1103,6 +1322,14 @@ hir_window_class_init (HirWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "message.toggle-flag", NULL, toggle_flag_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, 0, "message.toggle-flag", NULL);
+
+  gtk_widget_class_install_action (widget_class, "message.delete", NULL, delete_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "message.delete", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Delete, 0, "message.delete", NULL);
+  gtk_widget_class_install_action (widget_class, "message.archive", NULL, archive_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_a, 0, "message.archive", NULL);
+  gtk_widget_class_install_action (widget_class, "message.move-to", "s", move_to_action);
+  gtk_widget_class_install_action (widget_class, "message.undo-move", NULL, undo_move_action);
 
   gtk_widget_class_install_action (widget_class, "message.toggle-read", NULL, toggle_read_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_u, GDK_CONTROL_MASK, "message.toggle-read", NULL);
