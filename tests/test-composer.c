@@ -384,12 +384,17 @@ drag_source_stop (DragSource *source)
   g_clear_object (&source->process);
 }
 
+/* Drags @files from a helper process onto (@x, @y) and keeps the source alive until
+ * @dropped holds: the target reads the files from the source after the button is
+ * released, which on a loaded machine can take a while. */
 static void
-drag_to (TestFile *files,
-         guint     n_files,
-         int       x,
-         int       y,
-         gboolean  uri_list)
+drag_to (TestFile  *files,
+         guint      n_files,
+         int        x,
+         int        y,
+         gboolean   uri_list,
+         gboolean (*dropped) (gpointer data),
+         gpointer   data)
 {
   DragSource source = { 0 };
   char xs[16], ys[16];
@@ -417,18 +422,20 @@ drag_to (TestFile *files,
     }
   settle (300);
   xdotool ("mouseup", "1", NULL);
-  settle (300);
+  g_assert_true (hir_test_wait_until (dropped, data, TIMEOUT_MS));
 
   drag_source_stop (&source);
 }
 
 static void
-drag_files_to (TestFile *files,
-               guint     n_files,
-               int       x,
-               int       y)
+drag_files_to (TestFile  *files,
+               guint      n_files,
+               int        x,
+               int        y,
+               gboolean (*dropped) (gpointer data),
+               gpointer   data)
 {
-  drag_to (files, n_files, x, y, FALSE);
+  drag_to (files, n_files, x, y, FALSE, dropped, data);
 }
 
 /* Sending and delivery */
@@ -650,6 +657,15 @@ has_attachments (gpointer data)
   return g_list_model_get_n_items (attachments) >= 2 && !hir_composer_get_busy (composer);
 }
 
+/* A drop on the main window opens a composer of its own. */
+static gboolean
+new_composer_has_attachments (gpointer data)
+{
+  HirComposer *composer = find_composer ();
+
+  return composer != NULL && has_attachments (composer);
+}
+
 static void
 check_attachments (HirComposer *composer,
                    TestFile    *files,
@@ -702,8 +718,7 @@ test_drop_on_composer (void)
   screenshot ("composer-empty");
 
   /* Onto the fields area of the composer (at 0,0 without a window manager). */
-  drag_files_to (files, G_N_ELEMENTS (files), 400, 120);
-  g_assert_true (hir_test_wait_until (has_attachments, composer, TIMEOUT_MS));
+  drag_files_to (files, G_N_ELEMENTS (files), 400, 120, has_attachments, composer);
   check_attachments (composer, files, G_N_ELEMENTS (files));
 
   set_entry_text (composer, "to", recipient.address);
@@ -740,9 +755,8 @@ test_drop_on_window (void)
   window = open_window (&sender);
   g_assert_null (find_composer ());
   /* Onto the message list of the main window: a new message with the files. */
-  drag_files_to (files, G_N_ELEMENTS (files), 500, 300);
+  drag_files_to (files, G_N_ELEMENTS (files), 500, 300, new_composer_has_attachments, NULL);
   composer = wait_for_composer ();
-  g_assert_true (hir_test_wait_until (has_attachments, composer, TIMEOUT_MS));
   check_attachments (composer, files, G_N_ELEMENTS (files));
 
   set_entry_text (composer, "to", recipient.address);
@@ -1138,8 +1152,7 @@ test_inline_image (void)
   set_entry_text (composer, "subject", "A picture");
 
   /* Onto the body. */
-  drag_files_to (&image, 1, 300, 330);
-  g_assert_true (hir_test_wait_until (has_inline_part, composer, TIMEOUT_MS));
+  drag_files_to (&image, 1, 300, 330, has_inline_part, composer);
   /* The autosave reads the body back: the image is in it by its cid. */
   g_assert_true (hir_test_wait_until (html_has_cid, composer, TIMEOUT_MS));
   screenshot ("composer-inline-image");
@@ -1411,8 +1424,7 @@ test_drop_uri_list (void)
   composer = hir_composer_new (NULL, user.engine, NULL);
   gtk_window_present (GTK_WINDOW (composer));
   g_assert_true (hir_test_wait_until (composer_shown, NULL, TIMEOUT_MS));
-  drag_to (files, G_N_ELEMENTS (files), 400, 120, TRUE);
-  g_assert_true (hir_test_wait_until (has_attachments, composer, TIMEOUT_MS));
+  drag_to (files, G_N_ELEMENTS (files), 400, 120, TRUE, has_attachments, composer);
   check_attachments (composer, files, G_N_ELEMENTS (files));
 
   gtk_window_destroy (GTK_WINDOW (composer));
