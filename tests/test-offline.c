@@ -485,6 +485,32 @@ test_conflict (gconstpointer data)
   g_assert_true (server_has (mb, "INBOX", "Bystander"));
 }
 
+/* A delete in Trash waits offline while the server moves the message out of Trash: it
+ * is kept, and shows where the server has it. */
+static void
+test_conflict_trash (gconstpointer data)
+{
+  g_autoptr(Mailbox) mb = mailbox_new (GPOINTER_TO_INT (data), "offline-trash");
+  g_autofree char *uid = NULL;
+
+  seed (mb, "Rescued", NULL);
+  act (mb, DO_DELETE, HIR_FOLDER_ROLE_INBOX, "Rescued", NULL, 0);
+  sync_now (mb);
+  g_assert_true (store_has (mb, HIR_FOLDER_ROLE_TRASH, "Rescued"));
+
+  hir_test_relay_down (mb->relay);
+  act (mb, DO_DELETE, HIR_FOLDER_ROLE_TRASH, "Rescued", NULL, 0);
+  g_assert_false (store_has (mb, HIR_FOLDER_ROLE_TRASH, "Rescued"));
+  uid = server_uid (mb, "Trash", "Rescued");
+  g_free (mailctl (mb, "move", "Trash", uid, "INBOX", NULL));
+
+  hir_test_relay_up (mb->relay);
+  sync_now (mb);
+  sync_now (mb);
+  g_assert_true (server_has (mb, "INBOX", "Rescued"));
+  g_assert_true (store_has (mb, HIR_FOLDER_ROLE_INBOX, "Rescued"));
+}
+
 /* Queued operations survive a restart. */
 static void
 test_restart (gconstpointer data)
@@ -541,10 +567,13 @@ main (int   argc,
       g_autofree char *conflict = g_strdup_printf ("/engine/offline/%s/conflict",
                                                    kinds[i].name);
       g_autofree char *restart = g_strdup_printf ("/engine/offline/%s/restart", kinds[i].name);
+      g_autofree char *trash = g_strdup_printf ("/engine/offline/%s/conflict-trash",
+                                                kinds[i].name);
 
       g_test_add_data_func (online, kind, test_online);
       g_test_add_data_func (queue, kind, test_queue);
       g_test_add_data_func (conflict, kind, test_conflict);
+      g_test_add_data_func (trash, kind, test_conflict_trash);
       g_test_add_data_func (restart, kind, test_restart);
     }
   return g_test_run ();

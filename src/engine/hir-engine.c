@@ -1934,6 +1934,11 @@ restore_op_cb (GObject      *object,
 
   if (!hir_store_apply_finish (HIR_STORE (object), result, &error))
     g_warning ("Cannot put a message back in its folder: %s", error->message);
+  if (replay_is_stale (replay))
+    {
+      replay_free (replay);
+      return;
+    }
   hir_store_run_async (replay->slot->engine->store, job_forget_op, replay->job, NULL,
                        forget_op_cb, replay);
 }
@@ -1965,8 +1970,13 @@ replay_op_cb (GObject      *object,
       return;
     }
   if (!done)
-    g_message ("%s: the server refused a change to %s, which is dropped: %s",
-               hir_account_get_id (slot->account), replay->job->remote_id, error->message);
+    {
+      /* IMAP remote ids hold line breaks. */
+      g_autofree char *shown = g_strescape (replay->job->remote_id, NULL);
+
+      g_message ("%s: the server refused a change to %s, which is dropped: %s",
+                 hir_account_get_id (slot->account), shown, error->message);
+    }
 
   complete_op_task (slot, replay->job->op_id, done ? NULL : g_steal_pointer (&error));
   if (!done && replay->job->kind == OP_MOVE && replay->job->source != NULL)

@@ -86,7 +86,8 @@ struct _HirProviderInterface
 
   /* Removes the message from the server for good (JMAP: Email/set destroy; IMAP: \Deleted
    * and UID EXPUNGE of that one UID). Moving to Trash first is the engine's business
-   * (hir_engine_delete_async). */
+   * (hir_engine_delete_async). A message moved out of Trash since is kept: JMAP checks
+   * its mailboxes first (HIR_ERROR_SERVER), an IMAP remote id names its Trash UID. */
   void            (*delete_async)           (HirProvider         *self,
                                              HirMessage          *message,
                                              GCancellable        *cancellable,

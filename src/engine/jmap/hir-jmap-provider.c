@@ -1680,6 +1680,91 @@ move_check_send (GTask *task)
                               task);
 }
 
+/* A destroy first asks where the message is: only a message in Trash alone is removed
+ * for good. One queued while offline may have been moved elsewhere meanwhile; that one
+ * is kept (the sync brings it back where it now is). */
+static void
+destroy_check_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(JsonArray) responses = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) roles = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GList) ids = NULL;
+  JsonObject *emails, *mailboxes, *email;
+  JsonArray *list;
+  JsonNode *mailbox_ids;
+
+  responses = hir_jmap_client_call_finish (HIR_JMAP_CLIENT (object), result, &error);
+  if (responses == NULL ||
+      (emails = hir_jmap_get_response (responses, 0, "Email/get", &error)) == NULL ||
+      (mailboxes = hir_jmap_get_response (responses, 1, "Mailbox/get", &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  list = json_object_get_array_member (mailboxes, "list");
+  for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+    {
+      JsonObject *mailbox = json_array_get_object_element (list, i);
+
+      g_hash_table_insert (roles,
+                           (gpointer) json_object_get_string_member_with_default (mailbox, "id", ""),
+                           (gpointer) json_object_get_string_member_with_default (mailbox, "role", ""));
+    }
+
+  list = json_object_get_array_member (emails, "list");
+  if (list == NULL || json_array_get_length (list) == 0)
+    {
+      g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_NOT_FOUND,
+                               _("The message is gone from the server"));
+      return;
+    }
+  email = json_array_get_object_element (list, 0);
+  mailbox_ids = json_object_get_member (email, "mailboxIds");
+  if (mailbox_ids != NULL && JSON_NODE_HOLDS_OBJECT (mailbox_ids))
+    ids = json_object_get_members (json_node_get_object (mailbox_ids));
+  for (GList *l = ids; l != NULL; l = l->next)
+    if (g_strcmp0 (g_hash_table_lookup (roles, l->data), "trash") != 0)
+      {
+        g_task_return_new_error (task, HIR_ERROR, HIR_ERROR_SERVER,
+                                 _("The message was moved out of Trash meanwhile and is kept"));
+        return;
+      }
+  set_flags_send (g_steal_pointer (&task));
+}
+
+static void
+destroy_check_send (GTask *task)
+{
+  HirJmapProvider *self = g_task_get_source_object (task);
+  SetFlags *data = g_task_get_task_data (task);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) calls = NULL;
+  const char *ids[] = { data->remote_id, NULL };
+  const char *email_wanted[] = { "mailboxIds", NULL };
+  const char *mailbox_wanted[] = { "id", "role", NULL };
+
+  json_builder_begin_array (builder);
+  begin_invocation (self, builder, "Email/get");
+  add_strings (builder, "ids", ids);
+  add_strings (builder, "properties", email_wanted);
+  end_invocation (builder, "e");
+  begin_invocation (self, builder, "Mailbox/get");
+  json_builder_set_member_name (builder, "ids");
+  json_builder_add_null_value (builder);
+  add_strings (builder, "properties", mailbox_wanted);
+  end_invocation (builder, "m");
+  json_builder_end_array (builder);
+  calls = json_builder_get_root (builder);
+
+  hir_jmap_client_call_async (self->client, calls, g_task_get_cancellable (task),
+                              destroy_check_cb, task);
+}
+
 static void
 start_set (HirJmapProvider     *self,
            SetFlags            *data,
@@ -1692,7 +1777,9 @@ start_set (HirJmapProvider     *self,
 
   g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, data, (GDestroyNotify) set_flags_free);
-  with_session (self, task, data->kind == SET_MOVE ? move_check_send : set_flags_send);
+  with_session (self, task,
+                data->kind == SET_MOVE ? move_check_send :
+                data->kind == SET_DESTROY ? destroy_check_send : set_flags_send);
 }
 
 static void
