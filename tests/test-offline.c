@@ -398,7 +398,7 @@ test_queue (gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
 
-  seed (mb, "Read", "Flag then move", "Deleted", "Untouched", NULL);
+  seed (mb, "Read", "Flag then move", "Move then read", "Deleted", "Untouched", NULL);
   junk = find_folder (mb, HIR_FOLDER_ROLE_JUNK, NULL);
   hir_test_relay_down (mb->relay);
 
@@ -406,6 +406,8 @@ test_queue (gconstpointer data)
   act (mb, DO_FLAGS, HIR_FOLDER_ROLE_INBOX, "Flag then move", NULL, HIR_MESSAGE_FLAG_FLAGGED);
   act (mb, DO_MOVE, HIR_FOLDER_ROLE_INBOX, "Flag then move", junk, 0);
   act (mb, DO_DELETE, HIR_FOLDER_ROLE_INBOX, "Deleted", NULL, 0);
+  act (mb, DO_MOVE, HIR_FOLDER_ROLE_INBOX, "Move then read", junk, 0);
+  act (mb, DO_FLAGS, HIR_FOLDER_ROLE_JUNK, "Move then read", NULL, HIR_MESSAGE_FLAG_SEEN);
 
   /* Shown at once, not undone. */
   read = find_message (mb, HIR_FOLDER_ROLE_INBOX, "Read");
@@ -436,6 +438,11 @@ test_queue (gconstpointer data)
   g_assert_false (server_has (mb, "INBOX", "Flag then move"));
   g_assert_true (server_has (mb, "Trash", "Deleted"));
   g_assert_false (server_has (mb, "INBOX", "Deleted"));
+  /* Read after it moved: the flag reaches the moved message (a new UID over IMAP). */
+  g_clear_pointer (&line, g_free);
+  line = server_line (mb, "Junk", "Move then read");
+  g_assert_nonnull (line);
+  g_assert_nonnull (strstr (line, "\\Seen"));
 
   /* Nothing comes back. */
   sync_now (mb);

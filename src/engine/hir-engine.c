@@ -1714,8 +1714,36 @@ job_queue_op (sqlite3  *db,
       return ops_sql_error (db, error);
     }
   sqlite3_finalize (stmt);
-  if (job->op_id == 0)
-    job->op_id = sqlite3_last_insert_rowid (db);
+  if (job->op_id != 0)
+    return TRUE;
+  job->op_id = sqlite3_last_insert_rowid (db);
+
+  /* Flags changed after a move still waiting go to the server before it: an IMAP move
+   * gives the message a new UID that the flag change could no longer name. The two rows
+   * swap places (their ids); the end state is the same for every protocol. */
+  if (job->kind == OP_FLAGS && last_kind == OP_MOVE && last_id != job->in_flight)
+    {
+      const char *swap[] = {
+        "UPDATE pending_operations SET id = -?2 WHERE id = ?1",
+        "UPDATE pending_operations SET id = ?1 WHERE id = ?2",
+        "UPDATE pending_operations SET id = ?2 WHERE id = -?2",
+      };
+
+      for (guint i = 0; i < G_N_ELEMENTS (swap); i++)
+        {
+          if (sqlite3_prepare_v2 (db, swap[i], -1, &stmt, NULL) != SQLITE_OK)
+            return ops_sql_error (db, error);
+          sqlite3_bind_int64 (stmt, 1, last_id);
+          sqlite3_bind_int64 (stmt, 2, job->op_id);
+          if (sqlite3_step (stmt) != SQLITE_DONE)
+            {
+              sqlite3_finalize (stmt);
+              return ops_sql_error (db, error);
+            }
+          sqlite3_finalize (stmt);
+        }
+      job->op_id = last_id;
+    }
   return TRUE;
 }
 
