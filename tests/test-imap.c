@@ -948,99 +948,6 @@ test_tls (void)
   g_assert_nonnull (find_message (inbox, "Over TLS"));
 }
 
-/* A TCP relay in front of Cyrus that the test can take away and bring back. */
-
-typedef struct
-{
-  GSocketService *service;
-  guint16 port;
-  guint16 target_port;
-  GPtrArray *streams;
-} Relay;
-
-static void
-relay_splice_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_io_stream_splice_finish (result, NULL);
-}
-
-static gboolean
-relay_incoming_cb (GSocketService    *service,
-                   GSocketConnection *connection,
-                   GObject           *source,
-                   Relay             *relay)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) upstream = NULL;
-  g_autoptr(GError) error = NULL;
-
-  /* Blocking connect to the local Cyrus: immediate on loopback. */
-  upstream = g_socket_client_connect_to_host (client, "127.0.0.1", relay->target_port, NULL,
-                                              &error);
-  if (upstream == NULL)
-    return TRUE;
-  g_ptr_array_add (relay->streams, g_object_ref (connection));
-  g_ptr_array_add (relay->streams, g_object_ref (upstream));
-  g_io_stream_splice_async (G_IO_STREAM (connection), G_IO_STREAM (upstream),
-                            G_IO_STREAM_SPLICE_NONE, G_PRIORITY_DEFAULT, NULL, relay_splice_cb,
-                            NULL);
-  return TRUE;
-}
-
-static void
-relay_up (Relay *relay)
-{
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, relay->port);
-  g_autoptr(GSocketAddress) effective = NULL;
-  g_autoptr(GError) error = NULL;
-
-  relay->service = g_socket_service_new ();
-  g_socket_listener_add_address (G_SOCKET_LISTENER (relay->service), address,
-                                 G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &effective,
-                                 &error);
-  g_assert_no_error (error);
-  relay->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-  g_signal_connect (relay->service, "incoming", G_CALLBACK (relay_incoming_cb), relay);
-  g_socket_service_start (relay->service);
-}
-
-/* Like a server going away: the port closes and every connection drops. */
-static void
-relay_down (Relay *relay)
-{
-  g_socket_service_stop (relay->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (relay->service));
-  g_clear_object (&relay->service);
-  for (guint i = 0; i < relay->streams->len; i++)
-    g_io_stream_close (g_ptr_array_index (relay->streams, i), NULL, NULL);
-  g_ptr_array_set_size (relay->streams, 0);
-}
-
-static Relay *
-relay_new (guint16 target_port)
-{
-  Relay *relay = g_new0 (Relay, 1);
-
-  relay->target_port = target_port;
-  relay->streams = g_ptr_array_new_with_free_func (g_object_unref);
-  relay_up (relay);
-  return relay;
-}
-
-static void
-relay_free (Relay *relay)
-{
-  if (relay->service != NULL)
-    relay_down (relay);
-  g_ptr_array_unref (relay->streams);
-  g_free (relay);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Relay, relay_free)
-
 /* /engine/imap/idle-reconnect: the watch connection drops (the relay goes away) and comes
  * back by itself; IDLE is renewed on its timer without losing a change */
 
@@ -1054,12 +961,12 @@ static void
 test_idle_reconnect (void)
 {
   g_autoptr(Mailbox) mb = mailbox_new ("imap-idle-re");
-  g_autoptr(Relay) relay = relay_new (atoi (hir_test_server_get ("HIR_TEST_IMAP_PORT")));
+  g_autoptr(HirTestRelay) relay = hir_test_relay_new (atoi (hir_test_server_get ("HIR_TEST_IMAP_PORT")));
   g_autoptr(GPtrArray) inbox = NULL;
   guint changed = 0;
   char *eml;
 
-  hir_account_set_imap_port (mb->account, relay->port);
+  hir_account_set_imap_port (mb->account, hir_test_relay_get_port (relay));
   mailbox_use_provider (mb, NULL);
   g_object_set (mb->provider, "idle-interval", 1, NULL);
   sync_now (mb);
@@ -1067,9 +974,9 @@ test_idle_reconnect (void)
   hir_provider_start_watching (HIR_PROVIDER (mb->provider));
   g_assert_true (hir_test_wait_until (watch_mode_is_idle, mb->provider, 20000));
 
-  relay_down (relay);
+  hir_test_relay_down (relay);
   g_assert_true (hir_test_wait_until (watch_mode_is_connecting, mb->provider, 20000));
-  relay_up (relay);
+  hir_test_relay_up (relay);
   g_assert_true (hir_test_wait_until (watch_mode_is_idle, mb->provider, 20000));
 
   /* Past a few renewals of IDLE (every second here), a delivery still wakes it. */
@@ -1430,18 +1337,18 @@ static void
 test_fault (void)
 {
   g_autoptr(Mailbox) mb = mailbox_new ("imap-fault");
-  g_autoptr(Relay) relay = relay_new (atoi (hir_test_server_get ("HIR_TEST_IMAP_PORT")));
+  g_autoptr(HirTestRelay) relay = hir_test_relay_new (atoi (hir_test_server_get ("HIR_TEST_IMAP_PORT")));
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   guint before;
 
   seed (mb, "3000", "2");
-  hir_account_set_imap_port (mb->account, relay->port);
+  hir_account_set_imap_port (mb->account, hir_test_relay_get_port (relay));
   mailbox_use_provider (mb, NULL);
 
   hir_provider_sync_async (HIR_PROVIDER (mb->provider), NULL, hir_test_async_cb, &result);
   g_assert_true (hir_test_wait_until (fetched_some, mb, 60000));
-  relay_down (relay);
+  hir_test_relay_down (relay);
   hir_provider_sync_finish (HIR_PROVIDER (mb->provider), hir_test_async_wait (&result), &error);
   g_assert_error (error, HIR_ERROR, HIR_ERROR_UNREACHABLE);
   g_assert_cmpint (hir_account_get_status (mb->account), ==, HIR_ACCOUNT_STATUS_UNREACHABLE);
@@ -1454,7 +1361,7 @@ test_fault (void)
   g_assert_error (error, HIR_ERROR, HIR_ERROR_UNREACHABLE);
   g_clear_error (&error);
 
-  relay_up (relay);
+  hir_test_relay_up (relay);
   sync_now (mb);
   assert_folder_matches (mb, "INBOX");
   {
