@@ -404,6 +404,31 @@ send_and_check (HirAccountKind kind)
   }
 }
 
+/* The composer warns with the server's own limit: Cyrus's JMAP session allows 10 MiB of
+ * attachments per message; the harness's Postfix announces SIZE 52428800 in its EHLO. */
+static void
+size_limit_is (HirAccountKind kind,
+               guint64        expected)
+{
+  User *user = user_new ("size-limit", kind);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 limit;
+
+  hir_size_limit_lookup_async (user->engine, user->account, NULL, hir_test_async_cb, &result);
+  limit = hir_size_limit_lookup_finish (hir_test_async_wait (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (limit, ==, expected);
+  user_free (user);
+}
+
+static void
+test_size_limit (void)
+{
+  size_limit_is (HIR_ACCOUNT_KIND_JMAP, 10 * 1024 * 1024);
+  size_limit_is (HIR_ACCOUNT_KIND_IMAP, 52428800);
+}
+
 static void
 test_send_jmap (void)
 {
@@ -992,6 +1017,7 @@ main (int   argc,
 
   g_test_add_func ("/outbox/draft-restart", test_draft_restart);
   g_test_add_func ("/outbox/send-jmap", test_send_jmap);
+  g_test_add_func ("/outbox/size-limit", test_size_limit);
   g_test_add_func ("/outbox/send-smtp", test_send_smtp);
   g_test_add_func ("/outbox/server-draft-jmap", test_server_draft_jmap);
   g_test_add_func ("/outbox/server-draft-imap", test_server_draft_imap);

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "hir-compose-controller.h"
+#include "hir-size-limit.h"
 
 /* The message list pages rows in; completion looks at most at this many of them. */
 #define MAX_ADDRESS_MESSAGES 2000
@@ -255,6 +256,43 @@ state_changed_cb (HirComposeController *self,
 
 /* Opening composers */
 
+static void
+size_limit_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GWeakRef *composer_ref = user_data;
+  g_autoptr(HirComposer) composer = g_weak_ref_get (composer_ref);
+  g_autoptr(GError) error = NULL;
+  guint64 limit = hir_size_limit_lookup_finish (result, &error);
+
+  g_weak_ref_clear (composer_ref);
+  g_free (composer_ref);
+  /* Not knowing the limit is no error for the user: the composer keeps its usual
+   * figure, and the outbox checks the server's own limit when it sends. */
+  if (error != NULL)
+    g_debug ("No size limit from the server: %s", error->message);
+  if (composer != NULL && limit > 0)
+    hir_composer_set_size_limit (composer, limit);
+}
+
+/* Tells @composer the largest message the account's server takes, for its warning. */
+static void
+look_up_size_limit (HirComposeController *self,
+                    HirComposer          *composer,
+                    HirOutgoing          *outgoing)
+{
+  const char *account_id = outgoing != NULL ? hir_outgoing_get_account_id (outgoing) : NULL;
+  HirAccount *account = account_id != NULL ? hir_engine_find_account (self->engine, account_id) : NULL;
+  GWeakRef *composer_ref;
+
+  if (account == NULL)
+    return;
+  composer_ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (composer_ref, composer);
+  hir_size_limit_lookup_async (self->engine, account, NULL, size_limit_cb, composer_ref);
+}
+
 HirComposer *
 hir_compose_controller_open (HirComposeController *self,
                              HirOutgoing          *outgoing)
@@ -271,6 +309,7 @@ hir_compose_controller_open (HirComposeController *self,
   addresses = collect_addresses (self);
   hir_composer_set_known_addresses (composer, (const char * const *) addresses);
   g_signal_connect_object (composer, "queued", G_CALLBACK (queued_cb), self, G_CONNECT_SWAPPED);
+  look_up_size_limit (self, composer, hir_composer_get_outgoing (composer));
   return composer;
 }
 

@@ -28,7 +28,6 @@
 
 #define JMAP_CORE       "urn:ietf:params:jmap:core"
 #define JMAP_MAIL       "urn:ietf:params:jmap:mail"
-#define JMAP_SUBMISSION "urn:ietf:params:jmap:submission"
 
 /* Step markers, in order. A marker is committed before its step is taken, so after a
  * crash the marker says what may have happened:
@@ -2531,39 +2530,6 @@ jmap_resume (SendOp *op)
     mark_step (op, STEP_UPLOADING, HIR_OUTGOING_STATE_SENDING, NULL, jmap_upload);
 }
 
-/* The SIZE argument of a submission capability ("size" for Cyrus, "SIZE" in RFC 8621's
- * example), or 0. */
-static gint64
-submission_size_limit (JsonObject *submission)
-{
-  JsonNode *node;
-  JsonObject *extensions;
-  GList *members;
-  gint64 limit = 0;
-
-  if (submission == NULL || !json_object_has_member (submission, "submissionExtensions"))
-    return 0;
-  node = json_object_get_member (submission, "submissionExtensions");
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return 0;
-  extensions = json_node_get_object (node);
-  members = json_object_get_members (extensions);
-  for (GList *l = members; l != NULL; l = l->next)
-    {
-      JsonNode *args = json_object_get_member (extensions, l->data);
-
-      if (g_ascii_strcasecmp (l->data, "size") == 0 && JSON_NODE_HOLDS_ARRAY (args) &&
-          json_array_get_length (json_node_get_array (args)) > 0)
-        {
-          const char *text = json_array_get_string_element (json_node_get_array (args), 0);
-
-          limit = text != NULL ? g_ascii_strtoll (text, NULL, 10) : 0;
-        }
-    }
-  g_list_free (members);
-  return limit;
-}
-
 /* The server's limits, checked before anything is uploaded: a message too big FAILS at
  * once, with the server's figure, instead of after a long upload. */
 static gboolean
@@ -2576,11 +2542,7 @@ jmap_check_size (SendOp  *op,
   gint64 upload = core != NULL ? json_object_get_int_member_with_default (core, "maxSizeUpload", 0) : 0;
   gint64 attachments = mail != NULL
     ? json_object_get_int_member_with_default (mail, "maxSizeAttachmentsPerEmail", 0) : 0;
-  gint64 submission = submission_size_limit (hir_jmap_client_get_account_capability (op->jmap,
-                                                                                     JMAP_SUBMISSION));
-
-  if (submission == 0)
-    submission = submission_size_limit (hir_jmap_client_get_capability (op->jmap, JMAP_SUBMISSION));
+  gint64 submission = hir_jmap_client_get_submission_size_limit (op->jmap);
   if (upload > 0 && size > upload)
     {
       /* The numbers are formatted apart: xgettext cannot read G_GINT64_FORMAT. */

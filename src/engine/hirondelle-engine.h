@@ -20,5 +20,6 @@
 #include "hir-outgoing-attachment.h"
 #include "hir-provider.h"
 #include "hir-secrets.h"
+#include "hir-size-limit.h"
 #include "hir-store.h"
 #include "hir-store-changes.h"

@@ -1444,3 +1444,73 @@ hir_jmap_fetch_certificate_finish (GAsyncResult          *result,
     *errors = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (result), "hir-tls-errors"));
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+/* The SIZE argument of a submission capability ("size" for Cyrus, "SIZE" in RFC 8621's
+ * example), or 0. */
+static gint64
+submission_size_limit (JsonObject *submission)
+{
+  JsonNode *node;
+  JsonObject *extensions;
+  GList *members;
+  gint64 limit = 0;
+
+  if (submission == NULL || !json_object_has_member (submission, "submissionExtensions"))
+    return 0;
+  node = json_object_get_member (submission, "submissionExtensions");
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return 0;
+  extensions = json_node_get_object (node);
+  members = json_object_get_members (extensions);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *args = json_object_get_member (extensions, l->data);
+
+      if (g_ascii_strcasecmp (l->data, "size") == 0 && JSON_NODE_HOLDS_ARRAY (args) &&
+          json_array_get_length (json_node_get_array (args)) > 0)
+        {
+          const char *text = json_array_get_string_element (json_node_get_array (args), 0);
+
+          limit = text != NULL ? g_ascii_strtoll (text, NULL, 10) : 0;
+        }
+    }
+  g_list_free (members);
+  return limit;
+}
+
+gint64
+hir_jmap_client_get_submission_size_limit (HirJmapClient *self)
+{
+  gint64 limit;
+
+  g_return_val_if_fail (HIR_IS_JMAP_CLIENT (self), 0);
+
+  limit = submission_size_limit (hir_jmap_client_get_account_capability (self,
+                                   "urn:ietf:params:jmap:submission"));
+  if (limit == 0)
+    limit = submission_size_limit (hir_jmap_client_get_capability (self,
+                                     "urn:ietf:params:jmap:submission"));
+  return limit;
+}
+
+guint64
+hir_jmap_client_get_size_limit (HirJmapClient *self)
+{
+  JsonObject *core;
+  JsonObject *mail;
+  gint64 limits[3];
+  guint64 smallest = 0;
+
+  g_return_val_if_fail (HIR_IS_JMAP_CLIENT (self), 0);
+
+  core = hir_jmap_client_get_capability (self, "urn:ietf:params:jmap:core");
+  mail = hir_jmap_client_get_account_capability (self, "urn:ietf:params:jmap:mail");
+  limits[0] = core != NULL ? json_object_get_int_member_with_default (core, "maxSizeUpload", 0) : 0;
+  limits[1] = mail != NULL
+    ? json_object_get_int_member_with_default (mail, "maxSizeAttachmentsPerEmail", 0) : 0;
+  limits[2] = hir_jmap_client_get_submission_size_limit (self);
+  for (guint i = 0; i < G_N_ELEMENTS (limits); i++)
+    if (limits[i] > 0 && (smallest == 0 || (guint64) limits[i] < smallest))
+      smallest = limits[i];
+  return smallest;
+}

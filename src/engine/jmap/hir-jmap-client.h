@@ -89,6 +89,11 @@ JsonObject    *hir_jmap_client_get_capability         (HirJmapClient        *sel
  * the mail and submission limits are), or NULL. Borrowed. */
 JsonObject    *hir_jmap_client_get_account_capability (HirJmapClient        *self,
                                                        const char           *uri);
+/* The SIZE the submission capability announces (account's, else the session's), or 0. */
+gint64         hir_jmap_client_get_submission_size_limit (HirJmapClient     *self);
+/* The largest message the server takes as far as the session tells: the smallest of
+ * maxSizeUpload, maxSizeAttachmentsPerEmail and the submission SIZE; 0 when unknown. */
+guint64        hir_jmap_client_get_size_limit         (HirJmapClient        *self);
 
 /* Opens an EventSource stream at @url (the session's, or a replacement). Anything but a
  * 200 text/event-stream answer (Cyrus answers 204) is HIR_ERROR_SERVER. */
