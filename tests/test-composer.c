@@ -960,6 +960,34 @@ test_size_warning (void)
   user_clear (&user);
 }
 
+/* Waits until the editor holds @needle: keys typed with xdotool reach the web process
+ * in their own time. */
+static void
+wait_for_body_text (HirComposer *composer,
+                    const char  *needle)
+{
+  gint64 deadline = g_get_monotonic_time () + TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+
+  for (;;)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *html = NULL;
+      g_autofree char *text = NULL;
+      HirComposerView *view = hir_composer_get_view (composer);
+
+      hir_composer_view_get_content_async (view, NULL, hir_test_async_cb, &result);
+      hir_composer_view_get_content_finish (view, hir_test_async_wait (&result), &html, &text,
+                                            &error);
+      g_assert_no_error (error);
+      if (text != NULL && strstr (text, needle) != NULL)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The composer never showed “%s”; it has “%s”", needle, text);
+      settle (100);
+    }
+}
+
 static gboolean
 draft_saved (gpointer data)
 {
@@ -1039,7 +1067,7 @@ test_draft (void)
 
   /* More typing, then close at once: closing saves it. */
   xdotool ("type", "--delay", "20", ", and more", NULL);
-  settle (300);
+  wait_for_body_text (composer, "Hello from the body, and more");
   gtk_window_close (GTK_WINDOW (composer));
   g_assert_true (hir_test_wait_until (no_composer, NULL, TIMEOUT_MS));
 
