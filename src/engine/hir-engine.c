@@ -59,7 +59,9 @@ typedef struct
    * GTask). */
   gboolean replaying;
   guint replay_generation;  /* bumped by a halt: older replay callbacks stop */
-  gint64 replay_op;
+  /* The operation the runner took last: written and read only on the store's worker
+   * thread (by its jobs, one at a time), so a merge never lands in a row being sent. */
+  gint64 replay_taken;
   GPtrArray *replay_waiters;
   GHashTable *op_tasks;
 } AccountSlot;
@@ -103,6 +105,10 @@ static guint signals[N_SIGNALS];
 static void request_sync (AccountSlot *slot,
                           GTask       *waiter);
 static void complete_op_tasks (AccountSlot *slot);
+static void reassert_ops (AccountSlot *slot);
+static void kick_replayed_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data);
 static void replay_async (AccountSlot         *slot,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data);
@@ -206,7 +212,6 @@ account_slot_halt (AccountSlot *slot)
   fail_tasks (slot->pending_waiters, cancelled);
   slot->replaying = FALSE;
   slot->replay_generation++;
-  slot->replay_op = 0;
   fail_tasks (slot->replay_waiters, cancelled);
   complete_op_tasks (slot);
 }
@@ -398,9 +403,12 @@ sync_finished (AccountSlot  *slot,
       g_signal_emit (self, signals[SYNC_FINISHED], 0, slot->account);
       if (slot->dead)
         return;
-      /* The server answers: mail waiting to go need not wait out its backoff. */
+      /* The server answers: mail waiting to go need not wait out its backoff, nor
+       * changes made while the sync ran. */
       if (self->outbox != NULL)
         hir_outbox_account_online (self->outbox, slot->account);
+      if (!slot->pending)
+        replay_async (slot, kick_replayed_cb, account_slot_ref (slot));
 
       /* Watching starts after the first good sync, so push and polls only ever ask for
        * deltas. */
@@ -456,7 +464,14 @@ provider_sync_cb (GObject      *object,
   hir_provider_sync_finish (HIR_PROVIDER (object), result, &error);
   if (slot->dead || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  sync_finished (slot, error);
+  if (error != NULL)
+    {
+      sync_finished (slot, error);
+      return;
+    }
+  /* Operations made while this sync ran may have been written over by the server's
+   * older view: they are put back before anyone hears the sync finished. */
+  reassert_ops (slot);
 }
 
 static void
@@ -1514,7 +1529,7 @@ typedef struct
   OpAsk ask;
   HirMessageFlags flags;
   char *folder;
-  gint64 in_flight;
+  gint64 *taken;            /* AccountSlot.replay_taken */
   /* Out (and, for the runner, the row read back) */
   gint64 op_id;
   OpKind kind;
@@ -1675,7 +1690,7 @@ job_queue_op (sqlite3  *db,
 
   /* Two flag changes are the last one, two moves the last destination; never the one
    * the runner is sending now. */
-  if (last_id != 0 && last_id != job->in_flight && last_kind == (int) job->kind &&
+  if (last_id != 0 && last_id != *job->taken && last_kind == (int) job->kind &&
       job->kind != OP_DESTROY)
     {
       if (sqlite3_prepare_v2 (db, "UPDATE pending_operations SET flags = ?, folder = ? "
@@ -1721,7 +1736,7 @@ job_queue_op (sqlite3  *db,
   /* Flags changed after a move still waiting go to the server before it: an IMAP move
    * gives the message a new UID that the flag change could no longer name. The two rows
    * swap places (their ids); the end state is the same for every protocol. */
-  if (job->kind == OP_FLAGS && last_kind == OP_MOVE && last_id != job->in_flight)
+  if (job->kind == OP_FLAGS && last_kind == OP_MOVE && last_id != *job->taken)
     {
       const char *swap[] = {
         "UPDATE pending_operations SET id = -?2 WHERE id = ?1",
@@ -1780,6 +1795,7 @@ job_next_op (sqlite3  *db,
   sqlite3_finalize (stmt);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return ops_sql_error (db, error);
+  *job->taken = job->op_id;
   return TRUE;
 }
 
@@ -1801,6 +1817,170 @@ job_forget_op (sqlite3  *db,
   if (rc != SQLITE_DONE)
     return ops_sql_error (db, error);
   return TRUE;
+}
+
+/* What the store must show for every message with operations still queued: the last
+ * flags asked for (else the stored ones), the last destination, or nothing at all. */
+typedef struct
+{
+  AccountSlot *slot;
+  char *account_id;
+  HirStoreChanges *changes;
+} Reassert;
+
+static void
+reassert_free (Reassert *reassert)
+{
+  g_clear_pointer (&reassert->slot, account_slot_unref);
+  g_free (reassert->account_id);
+  g_clear_pointer (&reassert->changes, hir_store_changes_unref);
+  g_free (reassert);
+}
+
+typedef struct
+{
+  gboolean has_flags;
+  HirMessageFlags flags;
+  char *destination;
+  gboolean destroyed;
+} PendingState;
+
+static void
+pending_state_free (PendingState *state)
+{
+  g_free (state->destination);
+  g_free (state);
+}
+
+static gboolean
+job_reassert (sqlite3  *db,
+              gpointer  data,
+              GError  **error)
+{
+  Reassert *reassert = data;
+  g_autoptr(GHashTable) states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify) pending_state_free);
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (db, "SELECT remote_id, kind, flags, folder FROM pending_operations "
+                              "WHERE account_id = ? ORDER BY id", -1, &stmt, NULL) != SQLITE_OK)
+    return ops_sql_error (db, error);
+  sqlite3_bind_text (stmt, 1, reassert->account_id, -1, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *remote_id = (const char *) sqlite3_column_text (stmt, 0);
+      PendingState *state = g_hash_table_lookup (states, remote_id);
+
+      if (state == NULL)
+        {
+          char *key = g_strdup (remote_id);
+
+          state = g_new0 (PendingState, 1);
+          g_hash_table_insert (states, key, state);
+          g_ptr_array_add (order, key);
+        }
+      switch (sqlite3_column_int (stmt, 1))
+        {
+        case OP_FLAGS:
+          state->has_flags = TRUE;
+          state->flags = sqlite3_column_int (stmt, 2);
+          break;
+        case OP_MOVE:
+          g_free (state->destination);
+          state->destination = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+          break;
+        default:
+          state->destroyed = TRUE;
+          break;
+        }
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return ops_sql_error (db, error);
+
+  reassert->changes = hir_store_changes_new (reassert->account_id);
+  for (guint i = 0; i < order->len; i++)
+    {
+      const char *remote_id = g_ptr_array_index (order, i);
+      PendingState *state = g_hash_table_lookup (states, remote_id);
+      const char *folders[] = { state->destination, NULL };
+
+      if (state->destroyed)
+        {
+          hir_store_changes_remove_message (reassert->changes, remote_id);
+          continue;
+        }
+      if (!state->has_flags)
+        {
+          if (sqlite3_prepare_v2 (db, "SELECT flags FROM messages WHERE account_id = ? AND "
+                                      "remote_id = ?", -1, &stmt, NULL) != SQLITE_OK)
+            return ops_sql_error (db, error);
+          sqlite3_bind_text (stmt, 1, reassert->account_id, -1, SQLITE_TRANSIENT);
+          sqlite3_bind_text (stmt, 2, remote_id, -1, SQLITE_TRANSIENT);
+          rc = sqlite3_step (stmt);
+          if (rc == SQLITE_ROW)
+            state->flags = sqlite3_column_int (stmt, 0);
+          sqlite3_finalize (stmt);
+          /* Gone from the store: nothing to show. */
+          if (rc != SQLITE_ROW)
+            continue;
+        }
+      hir_store_changes_update_message (reassert->changes, remote_id, state->flags,
+                                        state->destination != NULL ? folders : NULL);
+    }
+  return TRUE;
+}
+
+static void
+reasserted_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Reassert *reassert = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_apply_finish (HIR_STORE (object), result, &error))
+    g_warning ("Cannot show queued changes again: %s", error->message);
+  if (!reassert->slot->dead)
+    sync_finished (reassert->slot, NULL);
+  reassert_free (reassert);
+}
+
+static void
+reassert_job_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Reassert *reassert = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!hir_store_run_finish (HIR_STORE (object), result, &error))
+    g_warning ("Cannot read the queued changes: %s", error->message);
+  if (reassert->slot->dead)
+    {
+      reassert_free (reassert);
+      return;
+    }
+  if (reassert->changes == NULL || hir_store_changes_is_empty (reassert->changes))
+    {
+      sync_finished (reassert->slot, NULL);
+      reassert_free (reassert);
+      return;
+    }
+  hir_store_apply_async (HIR_STORE (object), reassert->changes, NULL, reasserted_cb, reassert);
+}
+
+static void
+reassert_ops (AccountSlot *slot)
+{
+  Reassert *reassert = g_new0 (Reassert, 1);
+
+  reassert->slot = account_slot_ref (slot);
+  reassert->account_id = g_strdup (hir_account_get_id (slot->account));
+  hir_store_run_async (slot->engine->store, job_reassert, reassert, NULL, reassert_job_cb,
+                       reassert);
 }
 
 /* Errors that mean "the server will not do it", as opposed to "could not ask". */
@@ -1891,7 +2071,6 @@ replay_stop (AccountSlot  *slot,
              const GError *error)
 {
   slot->replaying = FALSE;
-  slot->replay_op = 0;
   if (error != NULL)
     complete_op_tasks (slot);
   fail_tasks (slot->replay_waiters, error);
@@ -1930,6 +2109,7 @@ replay_new (AccountSlot *slot)
   replay->generation = slot->replay_generation;
   replay->job = g_new0 (OpJob, 1);
   replay->job->account_id = g_strdup (hir_account_get_id (slot->account));
+  replay->job->taken = &slot->replay_taken;
   return replay;
 }
 
@@ -2093,7 +2273,6 @@ next_op_cb (GObject      *object,
       replay_stop (slot, NULL);
       return;
     }
-  slot->replay_op = replay->job->op_id;
   ensure_provider_async (slot, slot->cancellable, replay_provider_cb, g_steal_pointer (&replay));
 }
 
@@ -2102,7 +2281,6 @@ replay_next (AccountSlot *slot)
 {
   Replay *replay = replay_new (slot);
 
-  slot->replay_op = 0;
   hir_store_run_async (slot->engine->store, job_next_op, replay->job, NULL, next_op_cb,
                        replay);
 }
@@ -2172,6 +2350,10 @@ local_op_cb (GObject      *object,
       complete_op_task (slot, request->op_id, NULL);
       return;
     }
+  /* A sync running now fetched the server's view before this change: the change goes
+   * when it has finished (and put queued changes back over that view). */
+  if (slot->running)
+    return;
   replay_async (slot, kick_replayed_cb, account_slot_ref (slot));
 }
 
@@ -2259,7 +2441,7 @@ start_op (HirEngine           *self,
   job->ask = ask;
   job->flags = flags;
   job->folder = folder != NULL ? g_strdup (hir_folder_get_remote_id (folder)) : NULL;
-  job->in_flight = request->slot->replay_op;
+  job->taken = &request->slot->replay_taken;
   g_object_set_data_full (G_OBJECT (task), "hir-op", job, (GDestroyNotify) op_job_free);
   hir_store_run_async (self->store, job_queue_op, job, NULL, queue_op_cb, task);
 }
