@@ -422,6 +422,9 @@ sync_finished (AccountSlot  *slot,
     {
       g_debug ("%s: sync failed: %s", hir_account_get_id (slot->account), error->message);
       hir_account_set_status_from_error (slot->account, error);
+      /* Changes made meanwhile stay queued for a later sync: done, for their callers. */
+      if (!slot->replaying)
+        complete_op_tasks (slot);
       fail_tasks (slot->waiters, error);
       g_signal_emit (self, signals[SYNC_ERROR], 0, slot->account, error);
       if (slot->dead)
