@@ -1210,9 +1210,31 @@ is_message_dialog (gpointer data)
 }
 
 static gboolean
+is_toast_widget (GtkWidget     *widget,
+                 gconstpointer  data)
+{
+  return g_strcmp0 (G_OBJECT_TYPE_NAME (widget), "AdwToastWidget") == 0;
+}
+
+static guint
+count_toast_widgets (GtkWidget *widget)
+{
+  guint n = is_toast_widget (widget, NULL) ? 1 : 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n += count_toast_widgets (child);
+  return n;
+}
+
+/* The Edit toast is shown and the toast it pushed aside has finished hiding: a person
+ * cannot click that fast, and libadwaita 1.2 aborts when a toast that pushed another
+ * aside is dismissed while that one still animates out. */
+static gboolean
 edit_button_shown (gpointer data)
 {
-  return find_widget (data, is_button_labelled, "_Edit") != NULL;
+  return find_widget (data, is_button_labelled, "_Edit") != NULL &&
+         count_toast_widgets (data) == 1;
 }
 
 static gboolean
