@@ -42,6 +42,14 @@ char        *hir_test_append            (const char    *address,
                                          const char    *eml,
                                          const char    *flag);
 
+/* A private DNS server for discovery tests: dnsmasq on the loopback address named by
+ * $HIR_TEST_DISCOVERY_DNS (port 53, inside the test's own mount namespace), answering
+ * example.test with 127.0.0.1 plus @srv_lines ("srv-host=…" lines, or NULL). Returns when
+ * it answers. */
+GSubprocess *hir_test_dns_start         (const char    *srv_lines);
+/* Stops it and clears *@dnsmasq (which may be NULL). */
+void         hir_test_dns_stop          (GSubprocess  **dnsmasq);
+
 /* A new empty directory under the test's temporary dir, removed at exit. */
 char        *hir_test_make_tmpdir       (const char    *name);
 

@@ -35,74 +35,17 @@ typedef struct
   GSubprocess *dnsmasq;
 } Fixture;
 
-/* dnsmasq is listening once its address and port cannot be bound any more. */
-static gboolean
-dns_listening_cb (gpointer data)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                            G_SOCKET_PROTOCOL_UDP, NULL);
-  g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (g_getenv (DNS_ENV));
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (inet, 53);
-  g_autoptr(GError) error = NULL;
-
-  if (g_socket_bind (socket, address, FALSE, &error))
-    return FALSE;
-  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
-}
-
-static gboolean
-resolves_cb (gpointer data)
-{
-  g_autoptr(GResolver) resolver = g_resolver_get_default ();
-  g_autolist (GInetAddress) addresses =
-    g_resolver_lookup_by_name (resolver, "example.test", NULL, NULL);
-
-  return addresses != NULL;
-}
-
-/* Starts dnsmasq with the records of one case (@srv_lines: "srv-host=…" lines or NULL). */
 static void
 start_dns (Fixture    *fx,
            const char *srv_lines)
 {
-  g_autofree char *dir = hir_test_make_tmpdir ("dns");
-  g_autofree char *conf = g_build_filename (dir, "dnsmasq.conf", NULL);
-  g_autofree char *text = NULL;
-  g_autofree char *conf_arg = NULL;
-  g_autofree char *listen_arg = NULL;
-  g_autoptr(GError) error = NULL;
-
-  text = g_strdup_printf ("no-resolv\nno-hosts\nbind-interfaces\nport=53\n"
-                          "address=/example.test/127.0.0.1\n%s\n",
-                          srv_lines != NULL ? srv_lines : "");
-  g_file_set_contents (conf, text, -1, &error);
-  g_assert_no_error (error);
-  conf_arg = g_strconcat ("--conf-file=", conf, NULL);
-  listen_arg = g_strconcat ("--listen-address=", g_getenv (DNS_ENV), NULL);
-  fx->dnsmasq = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "dnsmasq",
-                                  "--keep-in-foreground", "--pid-file=", conf_arg, listen_arg,
-                                  NULL);
-  g_assert_no_error (error);
-  /* Nothing in the main loop wakes up when dnsmasq is ready: poll. */
-  for (guint i = 0; !dns_listening_cb (NULL); i++)
-    {
-      g_assert_cmpuint (i, <, 1000);
-      g_usleep (10 * 1000);
-    }
-  g_assert_true (resolves_cb (NULL));
+  fx->dnsmasq = hir_test_dns_start (srv_lines);
 }
 
 static void
 stop_dns (Fixture *fx)
 {
-  g_autoptr(GError) error = NULL;
-
-  if (fx->dnsmasq == NULL)
-    return;
-  g_subprocess_send_signal (fx->dnsmasq, SIGTERM);
-  g_subprocess_wait (fx->dnsmasq, NULL, &error);
-  g_assert_no_error (error);
-  g_clear_object (&fx->dnsmasq);
+  hir_test_dns_stop (&fx->dnsmasq);
 }
 
 
